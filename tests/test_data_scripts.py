@@ -289,6 +289,9 @@ def test_davis_end_to_end_and_rerun_skips(tmp_path, davis_zip, capsys, monkeypat
     # 24 x 16 frames, short side 8 -> 12 x 8
     assert Image.open(ddir / 'JPEGImages' / '480p_s8' / 'cat' / '00002.jpg').size == (12, 8)
     assert Image.open(ddir / 'JPEGImages' / '480p_s8' / 'dog' / '00001.jpg').size == (12, 8)
+    from stt_nb.data import DavisReader                 # the prepared folder is what the package's reader expects
+    seq = DavisReader(ddir, split='val')['cat']
+    assert seq.frames.shape[:3] == (3, 16, 24) and seq.masks.shape == (3, 16, 24)
 
     def boom(*a, **k):
         raise AssertionError('a finished step was redone')
@@ -405,6 +408,10 @@ def test_youtube_vos_end_to_end_with_resize(tmp_path, capsys):
     assert Image.open(rs / 'vidA' / '00010.jpg').size == (455, 256)  # 320 x 180 -> 455.1 x 256
     assert Image.open(rs / 'vidB' / '00000.jpg').size == (256, 384)  # 200 x 300 -> 256 x 384
     assert not [p for p in rs.rglob('*') if p.name.startswith('.')]  # no temporary files
+    # the index the script writes is the one the package's step-2 dataset reads
+    from stt_nb.data import FramePairDataset
+    ds = FramePairDataset(rs, index=ddir / 'frame_index.json', size=32, seed=0)
+    assert len(ds) == 2 and ds[0]['lab'].shape == (2, 3, 32, 32)
 
 
 def test_youtube_vos_all_frames_archive_hint(tmp_path, capsys):
