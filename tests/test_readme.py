@@ -20,3 +20,15 @@ def test_readme_is_generated_from_index():
     from stt_nb.readme import render_readme
     assert render_readme(ROOT / 'nbs' / 'index.ipynb') == (ROOT / 'README.md').read_text(), \
         "README.md is stale: run `python -m stt_nb.readme` after editing nbs/index.ipynb"
+
+def test_quarto_sidebar_lists_every_notebook():
+    "Users with Quarto get a page per notebook: nbs/sidebar.yml names each one (and nothing that does not exist)."
+    import yaml
+    def names(items):
+        for it in items:
+            if isinstance(it, str): yield it
+            else: yield from names(it.get('contents', []))
+    listed = set(names(yaml.safe_load((ROOT / 'nbs' / 'sidebar.yml').read_text())['website']['sidebar']['contents']))
+    present = {str(p.relative_to(ROOT / 'nbs')) for p in (ROOT / 'nbs').rglob('*.ipynb')
+               if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_')}
+    assert listed == present, f"missing from sidebar: {sorted(present - listed)}; listed but absent: {sorted(listed - present)}"
