@@ -38,3 +38,18 @@ def test_bad_argument_is_one_clear_error(tmp_path):
     assert r.returncode == 1
     assert r.stderr.startswith('stt_nb data: error:') and 'Traceback' not in r.stderr
     assert not (tmp_path / 'x').exists()                      # nothing half-written
+
+TRAIN = shutil.which('stt_train', path=str(Path(sys.executable).parent)) or 'stt_train'
+
+def test_stt_train_runs_resumes_and_rejects_bad_keys(tmp_path):
+    common = ['toy', f'run.out_dir={tmp_path}', 'run.name=r', 'run.progress=false', 'loop.epochs=2', 'run.ckpt_every=1']
+    r = subprocess.run([TRAIN, *common, 'loop.max_steps=2'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / 'r' / 'checkpoints' / 'latest.pt').exists() and 'stt_train toy: 2 steps' in r.stdout
+    r = subprocess.run([TRAIN, *common, '--resume', 'loop.max_steps=3'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert 'stt_train toy: 3 steps' in r.stdout                       # continued from step 2, did one more
+    steps = pd.read_json(tmp_path / 'r' / 'metrics.jsonl', lines=True)['step'].tolist()
+    assert steps == sorted(set(steps)) and steps[-1] == 3
+    r = subprocess.run([TRAIN, 'toy', 'loop.bogus=3'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1 and "unknown key 'loop.bogus'" in r.stderr and 'Traceback' not in r.stderr
