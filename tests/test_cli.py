@@ -53,3 +53,36 @@ def test_stt_train_runs_resumes_and_rejects_bad_keys(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 3
     r = subprocess.run([TRAIN, 'toy', 'loop.bogus=3'], capture_output=True, text=True, timeout=600)
     assert r.returncode == 1 and "unknown key 'loop.bogus'" in r.stderr and 'Traceback' not in r.stderr
+
+EVAL = shutil.which('stt_eval', path=str(Path(sys.executable).parent)) or 'stt_eval'
+
+@pytest.fixture(scope='module')
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp('toy') / 'davis'
+    assert run('data', 'toy-davis', '--root', str(root), '--n', '1', '--frames', '8', '--seed', '2').returncode == 0
+    return root
+
+def test_stt_eval_metrics_is_a_drop_in_for_the_official_script(toy, tmp_path):
+    res = tmp_path / 'res'
+    shutil.copytree(toy / 'Annotations' / '480p', res)                 # ground truth as predictions
+    (res / 'global_results-val.csv').write_text('stale\n')             # never reused
+    r = subprocess.run([EVAL, 'metrics', '--davis_path', str(toy), '--results_path', str(res), '--workers', '1'],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    g = pd.read_csv(res / 'global_results-val.csv')
+    assert g['J&F-Mean'].item() == 1.0 and g['J-Mean'].item() == 1.0 and g['F-Mean'].item() == 1.0
+    assert (res / 'per-sequence_results-val.csv').exists() and 'J&F-Mean' in r.stdout
+    r = subprocess.run([EVAL, 'metrics', '--davis-root', str(toy), '--results', str(tmp_path / 'nope')],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1 and 'nope' in r.stderr and 'Traceback' not in r.stderr
+
+def test_stt_eval_davis_runs_the_pipeline_with_random_weights(toy, tmp_path):
+    out = tmp_path / 'eval'
+    r = subprocess.run([EVAL, 'davis', '--checkpoint', 'random', '--data-root', str(toy), '--out', str(out),
+                        '--input-size', '240', '--workers', '1', '--no-progress', '--device', 'cpu'],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    seq = (toy / 'ImageSets' / '2017' / 'val.txt').read_text().split()[0]
+    assert len(list((out / seq).glob('*.png'))) == 8                    # one indexed PNG per frame
+    jf = pd.read_csv(out / 'global_results-val.csv')['J&F-Mean'].item()
+    assert 0 <= jf < 0.9                                                # untrained features are far from the oracle
