@@ -658,6 +658,36 @@ def default_root() -> Path:
     return Path(os.environ.get('STT_NB_CACHE', '~/.cache/stt_nb')).expanduser() / 'data'
 
 
+def dataset_home(args: argparse.Namespace, name: str) -> tuple[Path, Steps]:
+    "The folder of dataset `name` under `--root` (default `default_root()`) and its step markers (`--force` aware)."
+    home = (args.root or default_root()).expanduser() / name
+    return home, Steps(home, force=args.force)
+
+
+def layout_present(home: Path, layout: Sequence[str]) -> bool:
+    "Whether the extracted `layout` folders already exist somewhere below `home` (see `find_dataset_dir`)."
+    try:
+        find_dataset_dir(home, layout)
+        return True
+    except PrepError:
+        return False
+
+
+def resize_step(args: argparse.Namespace, steps: Steps, where: Path, src: Path, dst: Path, videos: Iterable[str],
+                what: str = 'frames', exts: Sequence[str] = IMAGE_EXTS, marker: dict | None = None) -> None:
+    "With `--resize-short N`: resize `src/<video>` into `dst/<video>` once (a step marker records it), else nothing."
+    n, marker = args.resize_short, marker or {}
+    if not n:
+        return
+    step = f'resize-s{n}'
+    if steps.done(step, **marker):                      # `marker` entries must match too (e.g. the video count)
+        say(f"{where}: {what} already resized to short side {n}; skipping")
+        return
+    videos = sorted(videos) if isinstance(videos, (dict, set)) else list(videos)    # index keys, or a list in order
+    resize_tree(src, dst, videos, n, args.workers, overwrite=args.force, exts=exts)
+    steps.mark(step, short=n, **marker)
+
+
 def add_common_args(p: argparse.ArgumentParser, *, archive_help: str, url_default: str | None,
                     resize: bool = True, several: bool = False) -> None:
     """The options every script shares (root, archive/url overrides, checksum overrides, force, resize).

@@ -116,31 +116,18 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def body():
-        root = (args.root or C.default_root()).expanduser()
-        home = root / NAME
-        steps = C.Steps(home, force=args.force)
+        home, steps = C.dataset_home(args, NAME)
         spec = C.ArchiveSpec(ARCHIVE.filename, ARCHIVE.url, args.md5 or ARCHIVE.md5, args.sha256 or ARCHIVE.sha256)
-        try:
-            C.find_dataset_dir(home, LAYOUT)
-            present = True
-        except C.PrepError:
-            present = False
+        present = C.layout_present(home, LAYOUT)
         C.obtain_and_extract(home, spec, steps, archive=args.archive, url=args.url, layout_present=present,
                              check=not args.no_checksum, remove_archive=args.remove_archive,
                              instructions=f"davis2017: cannot download; fetch {ARCHIVE.url} yourself and pass "
                                           f"--archive PATH")
         ddir = C.find_dataset_dir(home, LAYOUT)
         indexes = verify_and_index(ddir, args)
-        if args.resize_short:
-            n = args.resize_short
-            step = f'resize-s{n}'
-            if steps.done(step):
-                C.say(f"{ddir}: frames already resized to short side {n}; skipping")
-            else:
-                seqs = sorted({s for idx in indexes.values() for s in idx})
-                src = ddir / 'JPEGImages' / '480p'
-                C.resize_tree(src, src.with_name(f'480p_s{n}'), seqs, n, args.workers, overwrite=args.force)
-                steps.mark(step, short=n)
+        src = ddir / 'JPEGImages' / '480p'
+        C.resize_step(args, steps, ddir, src, src.with_name(f'480p_s{args.resize_short}'),
+                      sorted({s for idx in indexes.values() for s in idx}))
         C.say(f"DAVIS-2017 ready: {ddir}")
 
     return C.run_main(body, NAME)

@@ -113,9 +113,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def body():
-        root = (args.root or C.default_root()).expanduser()
-        home = root / NAME
-        steps = C.Steps(home, force=args.force)
+        home, steps = C.dataset_home(args, NAME)
         spec = C.ArchiveSpec(ARCHIVE.filename, None, args.md5 or ARCHIVE.md5, args.sha256 or ARCHIVE.sha256)
         present = (home / 'train').is_dir() and any((home / 'train').iterdir())
         C.obtain_and_extract(home, spec, steps, archive=args.archive, url=args.url, layout_present=present,
@@ -127,15 +125,8 @@ def main(argv=None) -> int:
         C.check_count('classes', n_c, args.expect_classes, train)
         C.check_count('images', n_i, args.expect_images, train)
         C.write_frame_index(home / 'train_index.json', index)
-        if args.resize_short:
-            n = args.resize_short
-            step = f'resize-s{n}'
-            if steps.done(step):
-                C.say(f"{home}: images already resized to short side {n}; skipping")
-            else:
-                C.resize_tree(train, home / f'train_s{n}', sorted(index), n, args.workers, overwrite=args.force,
-                              exts=('.jpeg', '.jpg', '.png'))
-                steps.mark(step, short=n)
+        C.resize_step(args, steps, home, train, home / f'train_s{args.resize_short}', index, what='images',
+                      exts=('.jpeg', '.jpg', '.png'))
         C.say(f"ImageNet train ready: {train}")
 
     return C.run_main(body, NAME)

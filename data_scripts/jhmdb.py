@@ -116,9 +116,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def body():
-        root = (args.root or C.default_root()).expanduser()
-        home = root / NAME
-        steps = C.Steps(home, force=args.force)
+        home, steps = C.dataset_home(args, NAME)
         present = all((home / d).is_dir() for d in LAYOUT)
         sources = [(a, None) for a in (args.archive or [])] + [(None, u) for u in (args.url or [])]
         if not sources and not present:
@@ -155,15 +153,8 @@ def main(argv=None) -> int:
         else:
             C.say(f"{home}: no --split-list given; only frame_index_all.json written (the benchmark uses the "
                   f"{TEST_VIDEOS} split-1 test videos)")
-        if args.resize_short:
-            n = args.resize_short
-            step = f'resize-s{n}'
-            if steps.done(step, videos=len(videos)):
-                C.say(f"{home}: frames already resized to short side {n}; skipping")
-            else:
-                C.resize_tree(frames_root, home / f'Rename_Images_s{n}', videos, n, args.workers,
-                              overwrite=args.force, exts=('.png',))
-                steps.mark(step, short=n, videos=len(videos))
+        C.resize_step(args, steps, home, frames_root, home / f'Rename_Images_s{args.resize_short}', videos,
+                      exts=('.png',), marker={'videos': len(videos)})
         C.say(f"JHMDB ready: {home}")
 
     return C.run_main(body, NAME)

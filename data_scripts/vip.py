@@ -77,14 +77,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def body():
-        root = (args.root or C.default_root()).expanduser()
-        home = root / NAME
-        steps = C.Steps(home, force=args.force)
-        try:
-            C.find_dataset_dir(home, LAYOUT)
-            present = True
-        except C.PrepError:
-            present = False
+        home, steps = C.dataset_home(args, NAME)
+        present = C.layout_present(home, LAYOUT)
         name = (Path(args.archive).name if args.archive else
                 Path(args.url.rstrip('/')).name if args.url else 'VIP_Fine.zip')
         C.obtain_and_extract(home, C.ArchiveSpec(name, None, args.md5, args.sha256), steps, archive=args.archive,
@@ -109,14 +103,7 @@ def main(argv=None) -> int:
                       f"{frames[0]}")
             check_category_map(anns[0])
         C.write_frame_index(ddir / 'frame_index_val.json', index)
-        if args.resize_short:
-            n = args.resize_short
-            step = f'resize-s{n}'
-            if steps.done(step):
-                C.say(f"{ddir}: frames already resized to short side {n}; skipping")
-            else:
-                C.resize_tree(ddir / 'Images', ddir / f'Images_s{n}', videos, n, args.workers, overwrite=args.force)
-                steps.mark(step, short=n)
+        C.resize_step(args, steps, ddir, ddir / 'Images', ddir / f'Images_s{args.resize_short}', videos)
         C.say(f"VIP_Fine ready: {ddir}")
 
     return C.run_main(body, NAME)

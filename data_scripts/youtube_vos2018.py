@@ -75,15 +75,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def body():
-        root = (args.root or C.default_root()).expanduser()
-        home = root / NAME
-        steps = C.Steps(home, force=args.force)
+        home, steps = C.dataset_home(args, NAME)
         spec = C.ArchiveSpec(ARCHIVE.filename, None, args.md5, args.sha256)
-        try:
-            C.find_dataset_dir(home, LAYOUT)
-            present = True
-        except C.PrepError:
-            present = False
+        present = C.layout_present(home, LAYOUT)
         C.obtain_and_extract(home, spec, steps, archive=args.archive, url=args.url, layout_present=present,
                              check=not args.no_checksum, remove_archive=args.remove_archive,
                              keep=None if args.with_annotations else jpeg_only, instructions=INSTRUCTIONS)
@@ -97,15 +91,7 @@ def main(argv=None) -> int:
         C.check_count('videos', n_v, args.expect_videos, frames_root, hint)
         C.check_count('frames', n_f, args.expect_frames, frames_root, hint)
         C.write_frame_index(ddir / 'frame_index.json', index)
-        if args.resize_short:
-            n = args.resize_short
-            step = f'resize-s{n}'
-            if steps.done(step):
-                C.say(f"{ddir}: frames already resized to short side {n}; skipping")
-            else:
-                C.resize_tree(frames_root, ddir / f'JPEGImages_s{n}', sorted(index), n, args.workers,
-                              overwrite=args.force)
-                steps.mark(step, short=n)
+        C.resize_step(args, steps, ddir, frames_root, ddir / f'JPEGImages_s{args.resize_short}', index)
         C.say(f"YouTube-VOS 2018 train ready: {ddir}")
 
     return C.run_main(body, NAME)
