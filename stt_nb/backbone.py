@@ -15,9 +15,12 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import Bottleneck
 
+from .core import atomic_write
+
 # %% auto #0
 __all__ = ['STAGES', 'POOLS', 'RESNET_CHANNELS', 'PRESETS', 'CKPT_SOURCES', 'BackboneLayout', 'get_layout', 'feature_size',
-           'ResNetBackbone', 'build_backbone', 'mmcv_to_torchvision_key', 'LoadReport', 'load_backbone_weights']
+           'ResNetBackbone', 'build_backbone', 'mmcv_to_torchvision_key', 'LoadReport', 'load_backbone_weights',
+           'backbone_state_dict', 'export_backbone']
 
 # %% ../nbs/01_backbone.ipynb #5f647c2b
 STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
@@ -293,3 +296,25 @@ def load_backbone_weights(model: nn.Module, checkpoint: str | os.PathLike | Mapp
         warnings.warn(msg + f"\nLoaded {len(rep.loaded)} of {len(model_sd)} tensors (strict=False).", stacklevel=2)
     model.load_state_dict(to_load, strict=False)
     return rep
+
+# %% ../nbs/01_backbone.ipynb #35f8a538
+def backbone_state_dict(source: nn.Module | Mapping | str | os.PathLike, submodule: str,
+                        drop: tuple[str, ...] = ('fc.',)) -> dict[str, torch.Tensor]:
+    "Weights of the backbone at `submodule` of a model, state dict or checkpoint, with this module's key names."
+    if isinstance(source, nn.Module):
+        while isinstance(getattr(source, 'module', None), nn.Module): source = source.module   # DDP / DataParallel
+        source, name = getattr(source, submodule, source).state_dict(), 'model'
+    else: source, name = _read_checkpoint(source, weights_only=True)
+    prefix = next((p for p in (f'{submodule}.', f'module.{submodule}.', '') if f'{p}conv1.weight' in source), None)
+    if prefix is None:
+        raise ValueError(f"{name}: no backbone found under {submodule!r} (no '{submodule}.conv1.weight' nor "
+                         f"'conv1.weight'); first keys: {list(source)[:6]}")
+    return {k[len(prefix):]: v.detach().cpu().clone() for k, v in source.items()
+            if k.startswith(prefix) and torch.is_tensor(v) and not k[len(prefix):].startswith(drop)}
+
+def export_backbone(source: nn.Module | Mapping | str | os.PathLike, path: str | os.PathLike, submodule: str) -> Path:
+    "Write `backbone_state_dict(source, submodule)` to `path`, atomically; `load_backbone_weights` reads it."
+    sd = backbone_state_dict(source, submodule)
+    path = Path(path)
+    with atomic_write(path, 'wb') as f: torch.save(sd, f)
+    return path

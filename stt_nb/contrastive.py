@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import ConfigError, atomic_write, normalize_rgb, rgb_to_student
-from .backbone import ResNetBackbone, get_layout
+from .backbone import ResNetBackbone, backbone_state_dict, export_backbone, get_layout
 from .data import ImageDataset, moco_v2_augmentation
 from .embedded import embedded_images
 
@@ -257,41 +257,13 @@ def build_moco(cfg: MocoConfig | None = None, device: str | torch.device = 'cpu'
     return MoCo(cfg, **options).to(device)
 
 # %% ../nbs/10_contrastive.ipynb #159b487e
-_CKPT_WRAPPERS = ('state_dict', 'model')
-
 def encoder_state_dict(source: nn.Module | Mapping | str | os.PathLike) -> dict[str, torch.Tensor]:
     "The query encoder's backbone weights (no head; `stt_nb.backbone` key names) of a MoCo model, state dict or checkpoint."
-    name = 'model'
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
-        source, name = torch.load(path, map_location='cpu', weights_only=True), str(path)
-    if isinstance(source, nn.Module):
-        while isinstance(getattr(source, 'module', None), nn.Module): source = source.module   # DDP / DataParallel
-        source = getattr(source, 'encoder_q', source).state_dict()
-    if not isinstance(source, Mapping): raise ValueError(f"{name}: expected a MoCo model, a state dict or a checkpoint")
-    for _ in range(len(_CKPT_WRAPPERS)):
-        inner = next((source[w] for w in _CKPT_WRAPPERS if isinstance(source.get(w), Mapping)), None)
-        if inner is None: break
-        source = inner
-    prefix = next((p for p in ('encoder_q.', 'module.encoder_q.', '') if f'{p}conv1.weight' in source), None)
-    if prefix is None:
-        raise ValueError(f"{name}: no query encoder found (no 'encoder_q.conv1.weight' nor 'conv1.weight'); "
-                         f"first keys: {list(source)[:6]}")
-    out = {}
-    for k, v in source.items():
-        if not k.startswith(prefix): continue
-        k = k[len(prefix):]
-        if k.startswith('fc.') or not torch.is_tensor(v): continue
-        out[k] = v.detach().cpu().clone()
-    return out
+    return backbone_state_dict(source, 'encoder_q')
 
 def export_encoder(source: nn.Module | Mapping | str | os.PathLike, path: str | os.PathLike) -> Path:
     "Write the backbone weights of `source` (see `encoder_state_dict`) to `path`, atomically; returns the path."
-    sd = encoder_state_dict(source)
-    path = Path(path)
-    with atomic_write(path, 'wb') as f: torch.save(sd, f)
-    return path
+    return export_backbone(source, path, 'encoder_q')
 
 # %% ../nbs/10_contrastive.ipynb #2a50f105
 @dataclass

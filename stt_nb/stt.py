@@ -15,7 +15,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .core import ConfigError, atomic_write, chroma_dropout
-from .backbone import PRESETS, RESNET_CHANNELS, ResNetBackbone, build_backbone, load_backbone_weights
+from .backbone import (PRESETS, RESNET_CHANNELS, ResNetBackbone, backbone_state_dict, build_backbone,
+                             export_backbone, load_backbone_weights)
 from .data import FramePairDataset
 from .embedded import cache_dir, embedded_videos
 from .reconstruction import Level, reconstruction_losses
@@ -237,25 +238,8 @@ class TemporalTask:
 # %% ../nbs/13_stt.ipynb #70ae9bd4
 def student_state_dict(source: nn.Module | Mapping | str | os.PathLike) -> dict[str, torch.Tensor]:
     "The student backbone's weights (torchvision key names) of an `STT` model, its state dict or an engine checkpoint."
-    name = 'model'
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
-        source, name = torch.load(path, map_location='cpu', weights_only=True), str(path)
-    if isinstance(source, nn.Module):
-        while isinstance(getattr(source, 'module', None), nn.Module): source = source.module   # DDP
-        source = getattr(source, 'student', source).state_dict()
-    if not isinstance(source, Mapping): raise ValueError(f"{name}: expected an STT model, a state dict or a checkpoint")
-    if isinstance(source.get('model'), Mapping): source = source['model']          # engine checkpoint
-    prefix = next((p for p in ('student.', 'module.student.', '') if f'{p}conv1.weight' in source), None)
-    if prefix is None:
-        raise ValueError(f"{name}: no student backbone found (no 'student.conv1.weight'); first keys: {list(source)[:6]}")
-    return {k[len(prefix):]: v.detach().cpu().clone() for k, v in source.items()
-            if k.startswith(prefix) and torch.is_tensor(v)}
+    return backbone_state_dict(source, 'student')
 
 def export_student(source: nn.Module | Mapping | str | os.PathLike, path: str | os.PathLike) -> Path:
     "Write the student's backbone weights (see `student_state_dict`) to `path`, atomically; returns the path."
-    sd = student_state_dict(source)
-    path = Path(path)
-    with atomic_write(path, 'wb') as f: torch.save(sd, f)
-    return path
+    return export_backbone(source, path, 'student')
