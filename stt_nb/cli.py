@@ -5,16 +5,17 @@
 # %% ../nbs/90_cli.ipynb #7d414959
 from __future__ import annotations
 import argparse, sys, time
+from pathlib import Path
 from typing import Sequence
 
 # %% auto #0
 __all__ = ['METHOD_TASKS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args', 'stt_train_main',
-           'build_eval_parser', 'stt_eval_main']
+           'build_eval_parser', 'stt_eval_main', 'build_ablate_parser', 'stt_ablate_main']
 
 # %% ../nbs/90_cli.ipynb #7009dcb6
 def _demo(a):
     from stt_nb.demo import DemoConfig, run_demo
-    run_demo(DemoConfig(out=a.out, quick=a.quick, device=a.device, seed=a.seed))
+    run_demo(DemoConfig(out=a.out, quick=a.quick, device=a.device, seed=a.seed, root=a.root))
 
 def _data(a):
     from stt_nb import embedded
@@ -31,11 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     "The `stt_nb` argument parser (sub-commands `demo` and `data`)."
     p = argparse.ArgumentParser(prog='stt_nb', description='Spatial-then-Temporal self-supervised video correspondence.')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    d = sub.add_parser('demo', help='run the main job on the embedded data (no download)')
+    d = sub.add_parser('demo', help='the main job: train both steps in miniature on the embedded data, evaluate, '
+                                    'write table and figures (no download)')
     d.add_argument('--out', default='outputs/demo', help='output folder (default: outputs/demo)')
-    d.add_argument('--quick', action='store_true', help='smoke version: smaller crops, fewer pairs')
+    d.add_argument('--quick', action='store_true', help='smoke version: a few steps per run, one short toy sequence (< 3 min)')
     d.add_argument('--device', default='auto', help="'auto' (default), 'cpu', 'cuda', 'cuda:N'")
     d.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    d.add_argument('--root', default=None, help='run/evaluation cache (default: $STT_NB_CACHE/ablations)')
     d.set_defaults(func=_demo)
     g = sub.add_parser('data', help='prepare the embedded offline data (clips, photos, toy benchmarks)')
     g.add_argument('what', choices=['videos', 'images', 'toy-davis', 'toy-jhmdb', 'toy-vip'])
@@ -63,7 +66,8 @@ def stt_nb_main(argv: Sequence[str] | None = None) -> int:
 
 # %% ../nbs/90_cli.ipynb #b112c3af
 METHOD_TASKS = {'spatial': 'stt_nb.contrastive:SpatialTask',   # step 1
-                'temporal': 'stt_nb.stt:TemporalTask'}         # step 2
+                'temporal': 'stt_nb.stt:TemporalTask',         # step 2
+                'joint': 'stt_nb.ablations:JointTask'}         # the joint ablation
 
 def _register_method_tasks():
     from stt_nb.training import TASKS, register_task
@@ -151,3 +155,45 @@ def stt_eval_main(argv: Sequence[str] | None = None) -> int:
     "Entry point of the `stt_eval` console command."
     a = build_eval_parser().parse_args(argv)
     return _run('stt_eval', a.command, _eval, a)
+
+# %% ../nbs/90_cli.ipynb #82cb52c2
+def build_ablate_parser() -> argparse.ArgumentParser:
+    "The `stt_ablate` argument parser."
+    p = argparse.ArgumentParser(prog='stt_ablate', description="Run the paper's ablation grid (train or reuse, evaluate, tabulate).")
+    p.add_argument('--scale', default='tiny', help="quick | tiny (default; embedded data, CPU) | paper (real data, GPUs)")
+    p.add_argument('--variants', nargs='+', default=None, metavar='V', help='variants to run (default: all)')
+    p.add_argument('--groups', nargs='+', default=None, metavar='G',
+                   help="ablation groups to run, e.g. distillation 'selection ratio T' (default: all)")
+    p.add_argument('--seeds', nargs='+', type=int, default=[0], metavar='N', help='seeds (default: 0)')
+    p.add_argument('--root', default=None, help='run/evaluation cache (default: $STT_NB_CACHE/ablations)')
+    p.add_argument('--out', default=None, help='results folder (default: <root>/grid_<scale>)')
+    p.add_argument('--data-root', default=None, help='benchmark root (default: the scale\'s toy DAVIS; required at paper scale)')
+    p.add_argument('--task', choices=['davis', 'jhmdb', 'vip'], default='davis', help='benchmark task (default: davis)')
+    p.add_argument('--device', default=None, help="training/evaluation device (default: each config's)")
+    p.add_argument('--spatial-checkpoint', default=None, help='use this step-1 model instead of training one')
+    p.add_argument('--spatial-override', nargs='+', action='extend', default=[], metavar='key=value',
+                   help='step-1 config overrides (e.g. data.root=DIR/imagenet/train)')
+    p.add_argument('--temporal-override', nargs='+', action='extend', default=[], metavar='key=value',
+                   help='step-2 config overrides (e.g. data.root=DIR/youtube_vos2018/train/JPEGImages_s256)')
+    p.add_argument('--list', action='store_true', help='print the runs the grid needs and whether they are cached; run nothing')
+    p.add_argument('--no-progress', action='store_true')
+    return p
+
+def _ablate(a):
+    from stt_nb import ablations as ab
+    variants = a.variants
+    if a.groups: variants = list(dict.fromkeys((variants or []) + ab.group_variants(a.groups)))
+    plan = dict(spatial_overrides=a.spatial_override, temporal_overrides=a.temporal_override,
+                spatial_checkpoint=a.spatial_checkpoint)
+    if a.list:
+        print(ab.plan_table(variants, a.scale, a.seeds, a.root, **plan).to_string(index=False)); return
+    df = ab.run_grid(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, a.device, not a.no_progress, **plan)
+    out = a.out or ab.ablation_root(a.root) / f'grid_{ab.get_scale(a.scale).name}'
+    paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {a.seeds}, {a.task}')
+    print(paths['table'].read_text())
+    print(f"results: {Path(out) / 'results.csv'}, {paths['table']}, {paths['plot']}")
+
+def stt_ablate_main(argv: Sequence[str] | None = None) -> int:
+    "Entry point of the `stt_ablate` console command."
+    a = build_ablate_parser().parse_args(argv)
+    return _run('stt_ablate', 'grid', _ablate, a)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 EXE = shutil.which('stt_nb', path=str(Path(sys.executable).parent)) or 'stt_nb'
+ABLATE = shutil.which('stt_ablate', path=str(Path(sys.executable).parent)) or 'stt_ablate'
 
 def run(*args, **kw):
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=600, **kw)
@@ -15,14 +16,31 @@ def test_help_lists_the_commands():
     assert r.returncode == 0 and 'demo' in r.stdout and 'data' in r.stdout
 
 def test_demo_quick_writes_its_outputs(tmp_path):
+    # the default cache is used on purpose: the quick runs are shared with the tutorials' fast mode
     r = run('demo', '--quick', '--out', str(tmp_path / 'demo'), '--device', 'cpu')
     assert r.returncode == 0, r.stderr
-    assert f"wrote {tmp_path / 'demo'}/" in r.stdout
+    assert f"{tmp_path / 'demo' / 'propagation.gif'}" in r.stdout and '[4/4]' in r.stdout
     df = pd.read_csv(tmp_path / 'demo' / 'results.csv')
-    scores = dict(zip(df['method'], df['chroma MAE (Lab units)']))
-    assert scores['copy reference (no motion)'] < scores['neutral chroma (predict 0)']
-    for f in ('results.md', 'reconstruction.png', 'toy_davis.png', 'config.yaml', 'run.json'):
+    assert list(df['variant']) == ['random', 'spatial', 'temporal', 'stt'] and df['J&F-Mean'].between(0, 1).all()
+    md = (tmp_path / 'demo' / 'results.md').read_text()
+    assert 'STT (step 1 → step 2)' in md and 'temporal only' in md
+    for f in ('loss_curves.png', 'propagation.png', 'propagation.gif', 'config.yaml', 'run.json'):
         assert (tmp_path / 'demo' / f).stat().st_size > 0, f
+
+def test_ablate_runs_lists_and_resumes(tmp_path):
+    base = ['--scale', 'quick', '--root', str(tmp_path / 'cache'), '--out', str(tmp_path / 'grid'), '--no-progress']
+    r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '1'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path / 'grid' / 'results.csv')
+    assert list(df['seed']) == [0, 1] and (df['variant'] == 'random').all()
+    assert '**paradigm**' in (tmp_path / 'grid' / 'results.md').read_text()
+    assert (tmp_path / 'grid' / 'ablations.png').stat().st_size > 0
+    r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '1'], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.count('reused') == 2, r.stdout      # a rerun evaluates nothing again
+    r = subprocess.run([ABLATE, *base, '--groups', 'pyramid', '--list'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'stt_single' in r.stdout and 'False' in r.stdout, r.stdout
+    r = subprocess.run([ABLATE, *base, '--variants', 'stt_t0.9'], capture_output=True, text=True)
+    assert r.returncode == 1 and 'stt_t0.9' in r.stderr and 'valid' in r.stderr
 
 def test_data_toy_davis_writes_the_davis_layout(tmp_path):
     r = run('data', 'toy-davis', '--root', str(tmp_path / 'davis'), '--n', '1', '--frames', '8', '--seed', '1')
