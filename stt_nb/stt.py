@@ -37,6 +37,8 @@ class StudentTeacherConfig:
     teacher_depth: int = 50            # DetCo R50 in both research runs [research]; the release leaves it a placeholder
     teacher_preset: str = 'teacher'    # standard layout (1,2,2,2), max pool → layer4 at /32 [release]
     teacher_temperature: float = 0.07  # τ of the teacher's softmax(dot/τ), no L2 norm [release]
+    teacher_input: Literal['rgb', 'lab'] = 'rgb'   # what the teacher sees: ImageNet-normalised RGB [release: DetCo R50],
+                                       # or the full normalised Lab frames, for a teacher trained on Lab (our tiny step 1)
 
 @dataclass
 class STTLossConfig:
@@ -57,6 +59,7 @@ def check_stt_config(model: StudentTeacherConfig, loss: STTLossConfig) -> None:
               ('model.preset', model.preset in PRESETS, f"one of {list(PRESETS)}"),
               ('model.teacher_preset', model.teacher_preset in PRESETS, f"one of {list(PRESETS)}"),
               ('model.teacher_temperature', model.teacher_temperature > 0, '> 0'),
+              ('model.teacher_input', model.teacher_input in ('rgb', 'lab'), "'rgb' or 'lab'"),
               ('loss.rec_weights', all(w >= 0 for w in loss.rec_weights), '>= 0'),
               ('loss.radii', all(r >= 1 for r in loss.radii) and loss.radii[0] % 2 == 0, 'positive, the first even'),
               ('loss.local_weight', loss.local_weight >= 0, '>= 0'),
@@ -135,10 +138,11 @@ class STT(nn.Module):
     def forward(self, lab: torch.Tensor, rgb: torch.Tensor | None = None,
                 channel: int | None = None) -> dict[str, torch.Tensor]:
         """Loss terms of a batch of pairs: `lab` normalised Lab `[B, 2, 3, H, W]` (frame 0 = reference, 1 = target),
-        `rgb` ImageNet-normalised RGB `[B, 2, 3, H, W]` (teacher; needed when the global loss is on)."""
+        `rgb` ImageNet-normalised RGB `[B, 2, 3, H, W]` (the teacher's input when the global loss is on and
+        `model.teacher_input` is 'rgb')."""
         if lab.ndim != 5 or lab.shape[1:3] != (2, 3):
             raise ValueError(f"STT expects Lab pairs [B, 2, 3, H, W], got {tuple(lab.shape)}")
-        if self.use_global and (rgb is None or rgb.shape != lab.shape):
+        if self.use_global and self.model_cfg.teacher_input == 'rgb' and (rgb is None or rgb.shape != lab.shape):
             raise ValueError(f"STT with a global loss needs RGB pairs of the Lab shape {tuple(lab.shape)}, "
                              f"got {None if rgb is None else tuple(rgb.shape)}")
         B, L = lab.shape[0], self.loss_cfg
@@ -161,7 +165,8 @@ class STT(nn.Module):
                                                       L.selection_ratio, L.selection))
             if self.use_global:
                 with torch.no_grad():
-                    g = self.teacher(rgb.transpose(0, 1).flatten(0, 1))[-1].float()   # [2B, C_T, h4, w4] layer4
+                    t_in = rgb if self.model_cfg.teacher_input == 'rgb' else lab          # full colour, no dropout
+                    g = self.teacher(t_in.transpose(0, 1).flatten(0, 1))[-1].float()  # [2B, C_T, h4, w4] layer4
                 terms['global'] = global_distillation(tgt['layer4'].float(), ref['layer4'].float(), g[B:], g[:B],
                                                       self.model_cfg.teacher_temperature)
         weights = {'rec_s4': L.rec_weights[0], 'rec_s8': L.rec_weights[1], 'local': L.local_weight,

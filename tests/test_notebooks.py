@@ -1,7 +1,8 @@
 """Run every notebook's test cells, one pytest test per notebook.
 
 Each notebook is executed exactly as `nbdev_test` executes it (nbdev's own `test_nb`): cells flagged with a
-`tst_flags` flag from settings.ini are skipped unless `--nb-flags` names the flag.
+`tst_flags` flag from settings.ini are skipped unless `--nb-flags` names the flag. The tutorials (`nbs/tutorials/`)
+are not run here: `tests/test_tutorials.py` executes them through a real Jupyter kernel in their fast mode.
 """
 from configparser import ConfigParser
 from pathlib import Path
@@ -9,7 +10,8 @@ import os, pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT / 'nbs').rglob('*.ipynb')
-             if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
+             if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_')
+             and p.relative_to(ROOT / 'nbs').parts[0] != 'tutorials')     # covered by tests/test_tutorials.py
 
 def _tst_flags() -> list[str]:
     cfg = ConfigParser(delimiters=['=']); cfg.read(ROOT / 'settings.ini')
