@@ -339,17 +339,10 @@ def check_step1(ctx: Context) -> dict:
         rate = data_rate(Path(ctx.roots['images_256']), r['size'], n=4 if ctx.tiny else 32)
         ctx.log(f"  step-1 data pipeline: {rate:.1f} images/s in one process (two {r['size']}px views each; "
                 f"x {os.cpu_count()} cores = {rate * (os.cpu_count() or 1):.0f} images/s at best)")
-    bare = {}
-    for c in S['step1_bare']:                      # the bare GPU step (synthetic tensors): what the GPU alone does
-        label = f"bare R18 {c['size']}px b{c['batch']} splits{c['bn_splits']} {c['amp']}"
-        if not ctx.enough(20, label, skipped): continue
-        _reset_peak(ctx)
-        try:
-            bare[label] = measure(depth=18, steps=S['bare_steps'], device=ctx.device, **c)
-            b = bare[label]
-            ctx.log(f"  {label}: {b['step_s']:.3f} s/step, {b['images_per_s']:.0f} images/s, "
-                    f"outside backbone {100 * b['outside_frac']:.0f} %, peak {b['peak_mib']:.0f} MiB")
-        except Exception as e: bare[label] = {'error': f'{type(e).__name__}: {e}'}; ctx.log(f"  {label}: ERROR {e}")
+    bare = _timed_cases(ctx, S['step1_bare'], skipped,       # the bare GPU step (synthetic tensors): the GPU alone
+                        lambda c: f"bare R18 {c['size']}px b{c['batch']} splits{c['bn_splits']} {c['amp']}",
+                        lambda c: measure(depth=18, steps=S['bare_steps'], device=ctx.device, **c),
+                        lambda b: f"outside backbone {100 * b['outside_frac']:.0f} %")
     summary = {k: (f"{v['s_per_step']:.3f} s/step, {v['samples_per_s']:.0f} img/s, loss {v['last_loss']:.3g}, "
                    f"finite {v['finite']}, reload {v['checkpoint_ok']}" if 'error' not in v else 'ERROR')
                for k, v in runs.items()}
@@ -364,6 +357,20 @@ def check_step1(ctx: Context) -> dict:
     if any('error' in v for v in bare.values()) and status == 'ok': status = 'FAILED: bare step'
     return dict(status=status, summary=summary, details=dict(engine=runs, bare=bare, data_images_per_s=rate))
 
+def _timed_cases(ctx: Context, cases, skipped: list, label_of, run, detail_of) -> dict:
+    "Run `run(case)` (a bench_*.measure call) for each case that fits the time budget; record result or error by label."
+    out = {}
+    for c in cases:
+        label = label_of(c)
+        if not ctx.enough(20, label, skipped): continue
+        _reset_peak(ctx)
+        try:
+            r = out[label] = run(c)
+            ctx.log(f"  {label}: {r['step_s']:.3f} s/step, {r['images_per_s']:.0f} images/s, {detail_of(r)}, "
+                    f"peak {r['peak_mib']:.0f} MiB")
+        except Exception as e: out[label] = {'error': f'{type(e).__name__}: {e}'}; ctx.log(f"  {label}: ERROR {e}")
+    return out
+
 def check_step2(ctx: Context) -> dict:
     from bench_step2 import measure
     S, skipped = ctx.sizes, []
@@ -373,17 +380,10 @@ def check_step2(ctx: Context) -> dict:
                *S['step2_extra']])
              for amp in ('none', 'bf16')]
     runs = _engine_cases(ctx, cases, skipped, need_s=25)
-    paper = {}
-    for c in S['step2_paper']:                     # the paper-size step on synthetic pairs
-        label = f"R{c['depth']}+T{c['teacher_depth']} {c['size']}px b{c['batch']} {c['amp']} {c['selection']}"
-        if not ctx.enough(20, label, skipped): continue
-        _reset_peak(ctx)
-        try:
-            paper[label] = measure(steps=S['bare_steps'], device=ctx.device, **c)
-            p = paper[label]
-            ctx.log(f"  {label}: {p['step_s']:.3f} s/step, {p['images_per_s']:.0f} images/s, losses+optim "
-                    f"{100 * p['loss_frac']:.0f} %, peak {p['peak_mib']:.0f} MiB")
-        except Exception as e: paper[label] = {'error': f'{type(e).__name__}: {e}'}; ctx.log(f"  {label}: ERROR {e}")
+    paper = _timed_cases(ctx, S['step2_paper'], skipped,     # the paper-size step on synthetic pairs
+                         lambda c: f"R{c['depth']}+T{c['teacher_depth']} {c['size']}px b{c['batch']} {c['amp']} {c['selection']}",
+                         lambda c: measure(steps=S['bare_steps'], device=ctx.device, **c),
+                         lambda p: f"losses+optim {100 * p['loss_frac']:.0f} %")
     summary = {k: (f"{v['s_per_step']:.3f} s/step, loss {v['first_loss']:.3g}->{v['last_loss']:.3g}, "
                    f"finite {v['finite']}, reload {v['checkpoint_ok']}" if 'error' not in v else 'ERROR')
                for k, v in runs.items()}
