@@ -12,26 +12,21 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.utils.data import Dataset
 
 import stt_nb
-from .core import ConfigError, atomic_write, config_to_dict, load_config, rgb_to_student, IMAGENET_MEAN, IMAGENET_STD
-from .contrastive import KeyQueue, SpatialTask, concat_all_gather, export_encoder, info_nce_logits, momentum_update
-from .data import moco_v2_augmentation
+from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_if_missing
+from .contrastive import SpatialTask, export_encoder
 from .embedded import cache_dir, toy_davis
-from .stt import STT, TemporalTask, RepeatedPairs, StudentTeacherConfig, STTLossConfig, export_student
+from .stt import TemporalTask, export_student
+from .joint import JointTask
 from .training import run_training, task_config_class
 from .evaluate import run_eval
 
 # %% auto #0
 __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TASKS', 'PRIMARY_METRIC', 'METRICS', 'Variant', 'get_variant', 'group_variants',
-           'JointConfig', 'JointSTT', 'JointPairs', 'JointTask', 'Scale', 'get_scale', 'configs_dir', 'toy_benchmark',
-           'config_hash', 'RunPlan', 'ablation_root', 'plan_variant', 'ensure_trained', 'run_seconds',
-           'evaluate_variant', 'run_grid', 'summarize', 'ablation_tables', 'plot_ablations', 'write_report',
-           'plan_table']
+           'Scale', 'get_scale', 'configs_dir', 'toy_benchmark', 'config_hash', 'RunPlan', 'ablation_root',
+           'plan_variant', 'ensure_trained', 'run_seconds', 'evaluate_variant', 'run_grid', 'summarize',
+           'ablation_tables', 'plot_ablations', 'write_report', 'plan_table']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -95,89 +90,6 @@ def group_variants(groups: Sequence[str] | None = None) -> list[str]:
     bad = [g for g in groups if g not in GROUPS]
     if bad: raise KeyError(f"unknown ablation group(s) {bad}; valid: {list(GROUPS)}")
     return list(dict.fromkeys(v for g in groups for v, _ in GROUPS[g]))
-
-# %% ../nbs/40_ablations.ipynb #a56f6508
-@dataclass
-class JointConfig:
-    "The contrastive branch of the joint variant: L = L_step2 + weight · L_InfoNCE."
-    weight: float = 1.0                 # weight of the InfoNCE term
-    dim: int = 128                      # projection width [MoCo v2]
-    queue_size: int = 32                # negatives (4 batches of 2 × 4 views at tiny scale)
-    momentum: float = 0.99              # key-encoder EMA [tiny step-1 run]
-    temperature: float = 0.2            # τ [MoCo v2]
-    view_size: int = 64                 # side of the MoCo v2 views [tiny step-1 run]
-
-class JointSTT(STT):
-    "Step 2 + MoCo v2 on the same student (pooled layer3 → MLP head); `forward(lab, rgb, query, key)` adds 'contrastive'."
-    def __init__(self, model: StudentTeacherConfig | None = None, loss: STTLossConfig | None = None,
-                 joint: JointConfig | None = None):
-        super().__init__(model, loss)
-        self.joint_cfg = j = joint or JointConfig()
-        if not (j.weight >= 0 and j.dim >= 1 and j.queue_size >= 1 and 0 <= j.momentum <= 1 and j.temperature > 0):
-            raise ConfigError(f"joint: invalid contrastive settings {j}")
-        c = self.student.channels[-1]                                        # layer3 width (256 for R18)
-        self.head = nn.Sequential(nn.Linear(c, c), nn.ReLU(inplace=True), nn.Linear(c, j.dim))
-        self.key_student = copy.deepcopy(self.student).requires_grad_(False)   # momentum encoder of the keys
-        self.key_head = copy.deepcopy(self.head).requires_grad_(False)
-        self.queue = KeyQueue(j.queue_size, j.dim)
-
-    def embed(self, x: torch.Tensor, key: bool = False) -> torch.Tensor:
-        "Unit projections `[N, dim]` of views `x` `[N, 3, v, v]` by the query (or momentum key) encoder."
-        net, head = (self.key_student, self.key_head) if key else (self.student, self.head)
-        return F.normalize(head(net(x)[-1].mean((2, 3))).float(), dim=1)
-
-    def forward(self, lab: torch.Tensor, rgb: torch.Tensor | None = None, query: torch.Tensor | None = None,
-                key: torch.Tensor | None = None, channel: int | None = None) -> dict[str, torch.Tensor]:
-        terms = super().forward(lab, rgb, channel)
-        if query is None: return terms
-        j = self.joint_cfg
-        q = self.embed(query)                                                # [N, dim], with grad
-        with torch.no_grad():
-            if self.training:
-                momentum_update(self.key_student, self.student, j.momentum)
-                momentum_update(self.key_head, self.head, j.momentum)
-            k = self.embed(key, key=True)                                    # [N, dim]
-        with torch.autocast(q.device.type, enabled=False):
-            logits = info_nce_logits(q, k, self.queue.keys.clone(), j.temperature)   # [N, 1 + K]
-            c = F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
-        if self.training: self.queue.enqueue(concat_all_gather(k))
-        terms['loss'] = terms['loss'] + j.weight * c
-        terms['contrastive'] = c
-        terms['contrastive_acc'] = (logits.detach().argmax(1) == 0).float().mean()
-        return terms
-
-# %% ../nbs/40_ablations.ipynb #586a950e
-class JointPairs(Dataset):
-    "Step-2 pairs plus 'query'/'key': two MoCo v2 views `[2, 3, v, v]` (normalised Lab) of both frames of each pair."
-    def __init__(self, pairs: RepeatedPairs, view_size: int = 64, seed: int = 0):
-        self.pairs, self.seed, self.epoch = pairs, int(seed), 0
-        self.aug = moco_v2_augmentation(view_size)
-    def set_epoch(self, epoch: int): self.epoch = int(epoch); self.pairs.set_epoch(epoch)
-    def __len__(self) -> int: return len(self.pairs)
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        item = dict(self.pairs[i])
-        mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1); std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-        img = ((item['rgb'] * std + mean).clamp(0, 1) * 255).round().to(torch.uint8)   # [2, 3, S, S] the two frames
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(np.random.SeedSequence([self.seed, self.epoch, i, 7]).generate_state(1)[0]))
-            q = torch.stack([self.aug(x) for x in img]); k = torch.stack([self.aug(x) for x in img])  # [2, 3, v, v]
-        item['query'], item['key'] = rgb_to_student(q), rgb_to_student(k)
-        return item
-
-class JointTask(TemporalTask):
-    "The joint ablation as a task of the training engine: the step-2 sections plus `joint` (`JointConfig`)."
-    name = 'joint'
-    sections = {**TemporalTask.sections, 'joint': JointConfig}
-
-    def build_model(self, cfg, device: torch.device) -> JointSTT:
-        return JointSTT(cfg.model, cfg.loss, cfg.joint).to(device)
-
-    def build_dataset(self, cfg) -> JointPairs:
-        seed = cfg.data.seed if cfg.data.seed is not None else cfg.run.seed
-        return JointPairs(super().build_dataset(cfg), cfg.joint.view_size, seed)
-
-    def training_step(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        return model(batch['lab'], batch['rgb'], batch['query'].flatten(0, 1), batch['key'].flatten(0, 1))
 
 # %% ../nbs/40_ablations.ipynb #7077d0d6
 @dataclass(frozen=True)
@@ -266,7 +178,14 @@ def ablation_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root) if root is not None else cache_dir('ablations')
 
 def _load(kind: str, path: Path, overrides: Sequence[str]):
-    return load_config(task_config_class(TASKS[kind]()), path, list(overrides))
+    "The `kind` config of `path` with `overrides`; required keys (`???`) may stay unset until `_require` (the plan sets some)."
+    return load_config(task_config_class(TASKS[kind]()), path, list(overrides), check_required=False)
+
+def _require(cfg, path: Path, step: str):
+    "`cfg` once every required key is set, else one `ConfigError` naming the file, the keys and the grid option to use."
+    try: return raise_if_missing(cfg, path)
+    except ConfigError as e:
+        raise ConfigError(f"{e}; in the ablation grid: {step}_overrides=[...] (stt_ablate --{step}-override KEY=VALUE)") from None
 
 def _checkpoint_depth(path: str) -> int:
     "ResNet depth of a backbone checkpoint: 50 when it has bottleneck blocks (`conv3` weights), else 18."
@@ -296,6 +215,8 @@ def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int 
         cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=f'spatial-{key}', out_dir=str(runs),
                                                                  overwrite=True))
         sp = RunPlan('spatial', cfg, key, runs / f'spatial-{key}')
+    if v.train == 'spatial' or v.init == 'spatial' or v.teacher:     # step 1 is needed: its required keys must be set
+        if sp.config is not None: _require(sp.config, cdir / s.spatial, 'spatial')
     if v.train == 'spatial': return sp
     cfg = _load(v.train, cdir / s.temporal, [*s.temporal_overrides, *v.overrides, *temporal_overrides, *seed_o])
     uses = v.init == 'spatial' or v.teacher
@@ -305,7 +226,7 @@ def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int 
         depth = sp.config.model.depth if sp.config is not None else _checkpoint_depth(sp.external)
         m = dataclasses.replace(m, teacher_depth=depth, teacher_preset='teacher' if sp.config is None else sp.config.model.preset,
                                 teacher_input=m.teacher_input if sp.config is None else sp.config.data.color)
-    cfg = dataclasses.replace(cfg, model=m)
+    cfg = _require(dataclasses.replace(cfg, model=m), cdir / s.temporal, 'temporal')   # init/teacher set by the plan
     key = config_hash(cfg, {'model.init': f'@{sp.key}' if v.init == 'spatial' else 'random',
                             'model.teacher': f'@{sp.key}' if v.teacher else None})
     cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=f'{v.train}-{key}', out_dir=str(runs),

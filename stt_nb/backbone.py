@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import Bottleneck
 
-from .core import atomic_write
+from .core import CheckpointError, atomic_write, load_torch_file
 
 # %% auto #0
 __all__ = ['STAGES', 'POOLS', 'RESNET_CHANNELS', 'PRESETS', 'CKPT_SOURCES', 'BackboneLayout', 'get_layout', 'feature_size',
@@ -217,12 +217,10 @@ def _read_checkpoint(checkpoint, weights_only: bool) -> tuple[Mapping, str]:
     "The checkpoint as a mapping, plus a name for messages."
     if isinstance(checkpoint, (str, os.PathLike)):
         path = Path(checkpoint)
-        if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
-        try: checkpoint = torch.load(path, map_location='cpu', weights_only=weights_only)
-        except pickle.UnpicklingError as e:
-            raise ValueError(f"{path}: cannot be read with weights_only=True ({e}); if you trust the file, "
-                             "pass weights_only=False") from None
+        checkpoint = load_torch_file(path, 'cpu', weights_only)   # one CheckpointError naming a missing/bad file
         name = str(path)
+        if not isinstance(checkpoint, Mapping):
+            raise CheckpointError(f"{path}: not a checkpoint: it holds a {type(checkpoint).__name__}, not a dict of tensors")
     else: name = 'checkpoint'
     if not isinstance(checkpoint, Mapping):
         raise ValueError(f"{name}: expected a path or a dict of tensors, got {type(checkpoint).__name__}")

@@ -67,7 +67,7 @@ def stt_nb_main(argv: Sequence[str] | None = None) -> int:
 # %% ../nbs/90_cli.ipynb #b112c3af
 METHOD_TASKS = {'spatial': 'stt_nb.contrastive:SpatialTask',   # step 1
                 'temporal': 'stt_nb.stt:TemporalTask',         # step 2
-                'joint': 'stt_nb.ablations:JointTask'}         # the joint ablation
+                'joint': 'stt_nb.joint:JointTask'}             # the joint ablation
 
 def _register_method_tasks():
     from stt_nb.training import TASKS, register_task

@@ -178,8 +178,9 @@ class MoCoEncoder(ResNetBackbone):
         return self(x)[-1].mean((2, 3))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        "L2-normalised projections `[B, dim]` (float32) of images `x` `[B, 3, H, W]`."
-        return F.normalize(self.fc(self.pooled(x)).float(), dim=1)
+        "L2-normalised projections `[B, dim]` of images `x` `[B, 3, H, W]`: float32 under AMP, float64 for a `.double()` model."
+        z = self.fc(self.pooled(x))                                      # [B, dim]
+        return F.normalize(z.float() if torch.finfo(z.dtype).bits < 32 else z, dim=1)
 
 # %% ../nbs/10_contrastive.ipynb #97163fc5
 @dataclass
@@ -246,7 +247,8 @@ class MoCo(nn.Module):
             if self.training: momentum_update(self.encoder_k, self.encoder_q, self.momentum)
             k = self.key_features(im_k)                                  # [B, dim] unit norm
         with torch.autocast(q.device.type, enabled=False):
-            logits = info_nce_logits(q.float(), k.float(), self.queue.keys.clone(), self.temperature)  # [B, 1+K]
+            dt = self.queue.keys.dtype                                   # float32 (float64 after .double())
+            logits = info_nce_logits(q.to(dt), k.to(dt), self.queue.keys.clone(), self.temperature)  # [B, 1+K]
             loss = F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
         if self.training: self.queue.enqueue(concat_all_gather(k))
         accuracy = (logits.detach().argmax(1) == 0).float().mean()

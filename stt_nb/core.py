@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4a23cbe2
 from __future__ import annotations
-import dataclasses, json, os, random, tempfile, types, typing
+import dataclasses, json, os, random, stat, tempfile, types, typing
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['D65_WHITE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'LAB_MEAN', 'LAB_STD', 'seed_everything', 'get_device', 'rgb_to_lab',
-           'lab_to_rgb', 'normalize_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_student', 'chroma_dropout',
-           'atomic_write', 'ConfigError', 'config_from_dict', 'config_to_dict', 'load_config', 'save_config',
-           'apply_overrides']
+__all__ = ['D65_WHITE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'LAB_MEAN', 'LAB_STD', 'MISSING', 'seed_everything', 'get_device',
+           'rgb_to_lab', 'lab_to_rgb', 'normalize_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_student',
+           'chroma_dropout', 'atomic_write', 'CheckpointError', 'load_torch_file', 'ConfigError', 'config_from_dict',
+           'config_to_dict', 'missing_keys', 'raise_if_missing', 'load_config', 'save_config', 'apply_overrides']
 
 # %% ../nbs/00_core.ipynb #8fb6ee2e
 def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
@@ -136,18 +136,67 @@ def chroma_dropout(lab_n: torch.Tensor, channel: int | None = None, scale: float
     return lab_n * keep * scale, channel
 
 # %% ../nbs/00_core.ipynb #18b43f36
+_TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) \
+             | getattr(os, 'O_BINARY', 0)
+
+def _create_temp(folder: Path, name: str) -> tuple[int, str]:
+    "A new, uniquely named file in `folder`, created with mode 0o666 so that the umask applies as for `open`."
+    for _ in range(100):
+        tmp = str(folder / f'.{name}.{os.urandom(6).hex()}.tmp')
+        try: return os.open(tmp, _TMP_FLAGS, 0o666), tmp
+        except FileExistsError: continue
+    raise FileExistsError(f"atomic_write: no free temporary name for {folder / name}")
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = 'wb'):
-    "Context manager yielding a file object; `path` appears (atomically, by rename) only if the block succeeds."
+    """Context manager yielding a file object; `path` appears (atomically, by rename) only if the block succeeds.
+    A new file gets the mode `open(path, 'w')` would give (0o666 minus the umask); a replaced file keeps its mode."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try: keep = stat.S_IMODE(os.stat(path).st_mode)          # replacing: keep the existing file's mode, as `open` does
+    except FileNotFoundError: keep = None
+    fd, tmp = _create_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, mode) as f: yield f
+        if keep is not None: os.chmod(tmp, keep)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
+
+# %% ../nbs/00_core.ipynb #31dc484a
+class CheckpointError(ValueError):
+    "A file that should hold a PyTorch checkpoint cannot be read as one (the message names the file)."
+
+_LEGACY_MAGIC = bytes.fromhex('6cfc9c46f9206aa85019')      # torch's legacy-format magic number, pickled as a long
+
+def _torch_format(path: Path) -> str | None:
+    "'zip' or 'legacy' when the file starts like a PyTorch file, else None."
+    with open(path, 'rb') as f: head = f.read(32)
+    if head.startswith(b'PK\x03\x04'): return 'zip'
+    if head[:1] == b'\x80' and _LEGACY_MAGIC in head: return 'legacy'
+    return None
+
+def load_torch_file(path: str | os.PathLike, map_location='cpu', weights_only: bool = True) -> Any:
+    "`torch.load(path)`, with one `CheckpointError` naming `path` for a missing, empty, truncated or foreign file."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
+    size = path.stat().st_size
+    if size == 0: raise CheckpointError(f"{path}: not a checkpoint: the file is empty (0 bytes)")
+    fmt = _torch_format(path)
+    if fmt is None:
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint: {size} bytes that are neither a zip archive (torch.save) "
+                              "nor a legacy torch file; a text file, an HTML error page or a corrupt download?")
+    try: return torch.load(path, map_location=map_location, weights_only=weights_only)
+    except Exception as e:
+        msg = str(e)
+        if weights_only and 'Weights only load failed' in msg:
+            why = next((l.strip() for l in msg.splitlines() if 'WeightsUnpickler error' in l), '').strip()
+            raise CheckpointError(f"{path}: holds objects other than tensors, so it cannot be read with weights_only=True"
+                                  + (f" ({why})" if why else '') + "; if you trust the file, pass weights_only=False") from None
+        first = msg.strip().splitlines()[0] if msg.strip() else '(no message)'
+        raise CheckpointError(f"{path}: not a readable checkpoint ({fmt} format, {size} bytes; truncated or corrupt?): "
+                              f"{type(e).__name__}: {first}") from None
 
 # %% ../nbs/00_core.ipynb #d507e613
 class ConfigError(ValueError):
@@ -155,9 +204,11 @@ class ConfigError(ValueError):
 
 def _type_name(tp) -> str: return getattr(tp, '__name__', None) or str(tp).replace('typing.', '')
 
+MISSING = '???'   # a required value that the file leaves to the user (OmegaConf's marker)
+
 def _coerce(value: Any, tp, where: str):
     "Check/convert `value` against the annotation `tp`; raise `ConfigError` naming `where` on mismatch."
-    if tp is Any: return value
+    if tp is Any or (isinstance(value, str) and value == MISSING): return value   # the marker fits any type until set
     origin, args = get_origin(tp), get_args(tp)
     if origin is Union or (hasattr(types, 'UnionType') and origin is types.UnionType):
         if value is None and type(None) in args: return None
@@ -240,13 +291,33 @@ def _load_mapping(path: Path) -> dict:
     if not isinstance(d, dict): raise ConfigError(f"{path}: top level must be a mapping, got {type(d).__name__}")
     return d
 
-def load_config(cls, path: str | os.PathLike, overrides: typing.Sequence[str] = ()):
-    "Load dataclass `cls` from a YAML/JSON file, then apply `key=value` `overrides`; errors name the file and key."
+def missing_keys(cfg) -> list[str]:
+    "Dotted keys of dataclass (or dict) `cfg` whose value is still the required-value marker `MISSING` ('???')."
+    def walk(d, prefix):
+        for k, v in d.items():
+            if isinstance(v, dict): yield from walk(v, f'{prefix}{k}.')
+            elif isinstance(v, str) and v == MISSING: yield prefix + k
+    return list(walk(config_to_dict(cfg) if dataclasses.is_dataclass(cfg) else cfg, ''))
+
+def raise_if_missing(cfg, source: str | os.PathLike = 'config'):
+    "Raise one `ConfigError` naming `source` (the config file) and every required key of `cfg` left unset; else return `cfg`."
+    keys = missing_keys(cfg)
+    if not keys: return cfg
+    sets = ' '.join(f'{k}=VALUE' for k in keys)
+    if len(keys) == 1:
+        raise ConfigError(f"{source}: required key {keys[0]} is not set; set it in the file or override it ({sets})")
+    raise ConfigError(f"{source}: required keys {', '.join(keys)} are not set; set them in the file or override them ({sets})")
+
+def load_config(cls, path: str | os.PathLike, overrides: typing.Sequence[str] = (), check_required: bool = True):
+    """Load dataclass `cls` from a YAML/JSON file, then apply `key=value` `overrides`; errors name the file and key.
+    A value left as `???` (`MISSING`) after the overrides is an error, unless `check_required=False` (to inspect a
+    config: the marker then stays in the returned config, and `raise_if_missing` checks it later)."""
     path = Path(path)
     d = _load_mapping(path)
     try: cfg = config_from_dict(cls, d)
     except ConfigError as e: raise ConfigError(f"{path}: {e}") from None
-    return apply_overrides(cfg, overrides)
+    cfg = apply_overrides(cfg, overrides)
+    return raise_if_missing(cfg, path) if check_required else cfg
 
 def save_config(cfg, path: str | os.PathLike) -> Path:
     "Write dataclass `cfg` to YAML or JSON (by extension), atomically."

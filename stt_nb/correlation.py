@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['global_correlation', 'global_affinity', 'offsets', 'window_valid_mask', 'correlation_volume', 'local_affinity',
-           'dense_window_mask', 'dense_local_affinity', 'local_to_dense', 'reconstruct', 'plot_window_affinity']
+           'dense_square_window_mask', 'dense_local_affinity', 'local_to_dense', 'reconstruct', 'plot_window_affinity']
 
 # %% ../nbs/02_correlation.ipynb #d1563c90
 def _check_maps(ft: torch.Tensor, fr: torch.Tensor, name: str, same_size: bool = False):
@@ -109,8 +109,8 @@ def local_affinity(ft: torch.Tensor, fr: torch.Tensor, radius: int, temperature:
     return logits.div_(logits.sum(1, keepdim=True))
 
 # %% ../nbs/02_correlation.ipynb #3e3b2e15
-def dense_window_mask(h: int, w: int, radius: int, device: torch.device | str = 'cpu') -> torch.Tensor:
-    "Boolean `[h*w, h*w]`: True where reference position j is inside the square window of query i."
+def dense_square_window_mask(h: int, w: int, radius: int, device: torch.device | str = 'cpu') -> torch.Tensor:
+    "Boolean `[h*w, h*w]`: True where reference position j is inside the square window of radius `radius` of query i."
     y, x = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing='ij')
     y, x = y.flatten(), x.flatten()
     return ((y[:, None] - y[None]).abs() <= radius) & ((x[:, None] - x[None]).abs() <= radius)
@@ -119,7 +119,7 @@ def dense_local_affinity(ft: torch.Tensor, fr: torch.Tensor, radius: int, temper
                          l2norm: bool = False) -> torch.Tensor:
     "Reference implementation: dense `[B, h*w, h*w]` correlation + window mask + softmax (memory O((hw)^2))."
     _check_maps(ft, fr, 'dense_local_affinity', same_size=True)
-    mask = dense_window_mask(*ft.shape[-2:], radius, ft.device)
+    mask = dense_square_window_mask(*ft.shape[-2:], radius, ft.device)
     return global_correlation(ft, fr, temperature, l2norm).masked_fill(~mask, float('-inf')).softmax(-1)
 
 def local_to_dense(affinity: torch.Tensor, radius: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from .correlation import correlation_volume, global_affinity
@@ -67,7 +68,8 @@ def pool_affinity_dense(fine: torch.Tensor, h: int, w: int) -> torch.Tensor:
 # %% ../nbs/12_distillation.ipynb #16c9e991
 def local_distillation(coarse: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """L_loc: masked MSE between the coarse windowed affinity `[B, K², h, w]` and the stop-gradient `target` (same
-    shape), per-query weights `[B, h, w]`, normalised by Σw over the dense (hw × hw) matrix + 1e-12 [release]."""
+    shape), per-query weights `[B, h, w]`, normalised by Σw over the dense (hw × hw) matrix + 1e-12 [release];
+    while training under a process group of P > 1 processes, by the global batch's Σw / P (see above)."""
     if coarse.shape != target.shape:
         raise ValueError(f"local_distillation: coarse affinity {tuple(coarse.shape)} and target {tuple(target.shape)} differ")
     B, _, h, w = coarse.shape
@@ -75,7 +77,10 @@ def local_distillation(coarse: torch.Tensor, target: torch.Tensor, weights: torc
         raise ValueError(f"local_distillation: weights must be [B, h, w] = {(B, h, w)}, got {tuple(weights.shape)}")
     wts = weights.detach().to(coarse.dtype)
     num = (wts[:, None] * (coarse - target.detach()) ** 2).sum()
-    return num / (wts.sum() * (h * w) + 1e-12)
+    den = wts.sum() * (h * w)
+    if coarse.requires_grad and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        den = den.clone(); dist.all_reduce(den); den = den / dist.get_world_size()   # global Σw·hw / P
+    return num / (den + 1e-12)
 
 # %% ../nbs/12_distillation.ipynb #69ff253e
 def uncertainty_score(ft: torch.Tensor, fr: torch.Tensor, radius: int = 6) -> torch.Tensor:

@@ -17,8 +17,8 @@ from .core import get_device
 
 # %% auto #0
 __all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'PropagationProtocol', 'stt_protocol', 'crw_protocol', 'get_protocol',
-           'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels', 'dense_window_mask', 'dense_predict',
-           'propagate_dense', 'default_tile', 'propagate', 'draw_gaussian', 'keypoint_heatmaps',
+           'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels', 'dense_protocol_window_mask',
+           'dense_predict', 'propagate_dense', 'default_tile', 'propagate', 'draw_gaussian', 'keypoint_heatmaps',
            'heatmaps_to_keypoints']
 
 # %% ../nbs/30_propagation.ipynb #3a6d742c
@@ -169,8 +169,8 @@ def _check_inputs(feats, labels0, fn: str) -> tuple[int, int, int, int, int]:
                          f"got {tuple(labels0.shape) if torch.is_tensor(labels0) else type(labels0).__name__}")
     return T, C, h, w, labels0.shape[0]
 
-def dense_window_mask(h: int, w: int, protocol: PropagationProtocol, device='cpu') -> torch.Tensor:
-    "Boolean `[h*w, h*w]`: key j is inside the window of query i."
+def dense_protocol_window_mask(h: int, w: int, protocol: PropagationProtocol, device='cpu') -> torch.Tensor:
+    "Boolean `[h*w, h*w]`: key j is inside `protocol`'s window (square or circle) of query i."
     y, x = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing='ij')
     y, x = y.flatten(), x.flatten()
     return protocol.in_window(y[None] - y[:, None], x[None] - x[:, None])
@@ -182,7 +182,7 @@ def dense_predict(feats: torch.Tensor, bank: torch.Tensor, n: int, protocol: Pro
     T, C, h, w = feats.shape
     K, hw = bank.shape[1], h * w
     device = get_device(device)
-    win = dense_window_mask(h, w, protocol, device) if window is None else window   # [hw, hw]
+    win = dense_protocol_window_mask(h, w, protocol, device) if window is None else window   # [hw, hw]
     keys = lambda f: F.normalize(feats[f].to(device).float(), dim=0).flatten(1).T    # [hw, C]
     ctx = [(f, r) for f, c, r in context_frames(n, protocol) for _ in range(c)]      # duplicates repeated
     Kall = torch.cat([keys(f) for f, _ in ctx])                                      # [M*hw, C]
@@ -202,7 +202,7 @@ def propagate_dense(feats: torch.Tensor, labels0: torch.Tensor, protocol: Propag
     "Reference implementation (dense logits + dense window mask): soft labels `[T, K, h, w]` for every frame."
     protocol = protocol or stt_protocol()
     T, C, h, w, K = _check_inputs(feats, labels0, 'propagate_dense')
-    win = dense_window_mask(h, w, protocol, get_device(device))
+    win = dense_protocol_window_mask(h, w, protocol, get_device(device))
     out = torch.zeros(T, K, h, w)
     out[0] = labels0.float().cpu()
     for n in range(1, T): out[n] = dense_predict(feats, out, n, protocol, device, chunk, win)

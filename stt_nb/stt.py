@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, Optional
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
@@ -101,6 +102,14 @@ def _load_into(model: nn.Module, spec: Optional[str], key: str) -> str:
     return f"{path} ({rep.source} weights, prefix {rep.prefix!r}, {len(rep.loaded)} tensors)"
 
 # %% ../nbs/13_stt.ipynb #c4619a70
+def _global_batch_channel(device: torch.device) -> int:
+    """The chroma channel to drop (1 = a, 2 = b), drawn from the global RNG as `chroma_dropout` draws it; with a
+    process group of several processes, rank 0's draw for all of them (one channel per global batch)."""
+    c = torch.randint(0, 2, (1,)) + 1                                 # [1], the draw of chroma_dropout(channel=None)
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        c = c.to(device); dist.broadcast(c, src=0)
+    return int(c.item())
+
 class STT(nn.Module):
     "STT step 2: student backbone + frozen teacher; `forward(lab, rgb)` → dict of named loss terms ('loss' = total)."
     def __init__(self, model: StudentTeacherConfig | None = None, loss: STTLossConfig | None = None):
@@ -146,6 +155,7 @@ class STT(nn.Module):
             raise ValueError(f"STT with a global loss needs RGB pairs of the Lab shape {tuple(lab.shape)}, "
                              f"got {None if rgb is None else tuple(rgb.shape)}")
         B, L = lab.shape[0], self.loss_cfg
+        if channel is None and self.training: channel = _global_batch_channel(lab.device)
         dropped, c = chroma_dropout(lab, channel, L.chroma_scale)         # [B, 2, 3, H, W]; c ∈ {1, 2}, whole batch
         feats = self.student_features(dropped.transpose(0, 1).flatten(0, 1))   # one forward of 2B images: refs, targets
         ref = {k: v[:B] for k, v in feats.items()}                        # [B, C, h, w] each

@@ -24,10 +24,10 @@ from .core import (ConfigError, apply_overrides, atomic_write, config_from_dict,
 __all__ = ['TASKS', 'META_COLUMNS', 'RunConfig', 'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig',
            'make_config_class', 'task_config_class', 'check_train_config', 'scaled_lr', 'build_optimizer', 'lr_factor',
            'LRFactor', 'build_scheduler', 'plot_lr_schedule', 'DistInfo', 'init_distributed', 'unwrap_model',
-           'ResumableSampler', 'Task', 'register_task', 'get_task', 'ToyModelConfig', 'ToyDataConfig', 'ToyLossConfig',
-           'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'git_commit', 'run_metadata', 'NonFiniteLossError', 'read_metrics', 'plot_losses', 'TrainResult', 'train',
-           'run_training', 'profile_steps']
+           'ResumableSampler', 'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task',
+           'ToyModelConfig', 'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state',
+           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata', 'NonFiniteLossError',
+           'read_jsonl', 'read_metrics', 'plot_losses', 'TrainResult', 'train', 'run_training', 'profile_steps']
 
 # %% ../nbs/20_training.ipynb #25731b98
 @dataclass
@@ -76,7 +76,7 @@ class LoopConfig:
     batch_size: int = 32                   # per process; the global batch is batch_size × world_size
     num_workers: int = 0
     grad_clip: Optional[float] = None      # max global L2 norm of the gradients
-    sync_bn: bool = False                  # convert BatchNorm to SyncBatchNorm under DDP (CUDA only)
+    sync_bn: bool = False                  # global-batch BatchNorm under DDP (SyncBatchNorm on CUDA, CPUSyncBatchNorm else)
     shuffle: bool = True
     find_unused_parameters: bool = False   # passed to DistributedDataParallel
 
@@ -256,6 +256,72 @@ class ResumableSampler(DistributedSampler):
     def __iter__(self):
         return iter(list(super().__iter__())[self.start:])
     def __len__(self) -> int: return self.num_samples - self.start
+
+# %% ../nbs/20_training.ipynb #35b9c356
+class _SumOverProcesses(torch.autograd.Function):
+    "Differentiable all-reduce (sum) over the default process group: forward sums `x`, backward sums the gradients."
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        y = x.clone(memory_format=torch.contiguous_format); dist.all_reduce(y)
+        return y
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        g = g.clone(memory_format=torch.contiguous_format); dist.all_reduce(g)
+        return g
+
+def _world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+class CPUSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """BatchNorm over the global batch of all processes (any backend, CPU/gloo included), for inputs
+    `[N, C, ...]`; in eval mode or in one process an ordinary BatchNorm. See the formulas above."""
+    def _check_input_dim(self, x: torch.Tensor):
+        if x.dim() < 2: raise ValueError(f"CPUSyncBatchNorm: expected an input [N, C, ...], got {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input_dim(x)
+        batch_stats = self.training or not self.track_running_stats
+        if not batch_stats or _world_size() == 1: return super().forward(x)
+        C = x.shape[1]
+        dims = [0, *range(2, x.dim())]                             # every axis but the channel
+        shape = [1, C] + [1] * (x.dim() - 2)                       # [1, C, 1, ...] for broadcasting
+        xf = x.float()
+        count = torch.tensor([x.numel() // C], dtype=torch.float64, device=x.device)
+        dist.all_reduce(count)                                     # N: values per channel over all processes
+        n = float(count.item())
+        if n < 2: raise ValueError(f"CPUSyncBatchNorm: need more than 1 value per channel over all processes, got {n:.0f}")
+        mean = _SumOverProcesses.apply(xf.sum(dims)) / n           # [C] global mean
+        centred = xf - mean.view(shape)                            # [N, C, ...]
+        var = _SumOverProcesses.apply(centred.pow(2).sum(dims)) / n   # [C] global biased variance
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine: y = y * self.weight.view(shape) + self.bias.view(shape)
+        if self.training and self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                f = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                self.running_mean.mul_(1 - f).add_(mean.detach().to(self.running_mean.dtype), alpha=f)
+                self.running_var.mul_(1 - f).add_((var.detach() * n / (n - 1)).to(self.running_var.dtype), alpha=f)
+        return y.to(x.dtype)
+
+    @classmethod
+    def convert(cls, module: nn.Module) -> nn.Module:
+        "Replace every BatchNorm in `module` (in place where possible) by a `CPUSyncBatchNorm` sharing its parameters and buffers."
+        out = module
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, cls):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
+            if module.affine: out.weight, out.bias = module.weight, module.bias
+            if module.track_running_stats:
+                out.running_mean, out.running_var = module.running_mean, module.running_var
+                out.num_batches_tracked = module.num_batches_tracked
+            out.train(module.training)
+        for name, child in module.named_children(): out.add_module(name, cls.convert(child))
+        return out
+
+def convert_sync_batchnorm(model: nn.Module, device: str | torch.device) -> nn.Module:
+    "`model` with synchronised BatchNorm: torch's `nn.SyncBatchNorm` on CUDA, `CPUSyncBatchNorm` elsewhere."
+    if torch.device(device).type == 'cuda': return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return CPUSyncBatchNorm.convert(model)
+
 
 # %% ../nbs/20_training.ipynb #006db974
 @runtime_checkable
@@ -469,14 +535,31 @@ class NonFiniteLossError(FloatingPointError):
 META_COLUMNS = ('step', 'epoch', 'lr', 'time', 'throughput', 'data_time', 'fwd_bwd_time', 'optim_time',
                 'step_time', 'outside_frac', 'grad_norm')
 
+def read_jsonl(path: str | os.PathLike) -> list[tuple[str, dict]]:
+    """The non-empty lines of a JSONL log and their objects, `[(line, row), ...]`. A damaged *last* line (an
+    append cut short by a kill) is dropped with a warning; a damaged line before it is an error naming the line."""
+    path = Path(path)
+    lines = [(i + 1, l) for i, l in enumerate(path.read_text(errors='replace').splitlines()) if l.strip()]
+    out = []
+    for j, (no, line) in enumerate(lines):
+        try: row = json.loads(line)
+        except ValueError: row = None
+        if not isinstance(row, dict) or not isinstance(row.get('step'), int):
+            if j == len(lines) - 1:
+                warnings.warn(f"{path}: dropping the incomplete last line {no} (a write cut short, e.g. by a "
+                              f"killed run): {line[:60]!r}")
+                break
+            raise ValueError(f"{path}: line {no} is not a JSON object with an integer 'step': {line[:80]!r}")
+        out.append((line, row))
+    return out
+
 def read_metrics(run_dir: str | os.PathLike) -> 'pandas.DataFrame':
-    "The JSONL metrics log of a run (`run_dir` or the `metrics.jsonl` file itself) as a DataFrame."
+    "The JSONL metrics log of a run (`run_dir` or the `metrics.jsonl` file itself) as a DataFrame (see `read_jsonl`)."
     import pandas as pd
     p = Path(run_dir)
     if p.is_dir(): p = p / 'metrics.jsonl'
     if not p.is_file(): raise FileNotFoundError(f"metrics log not found: {p}")
-    rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([row for _, row in read_jsonl(p)])
 
 def plot_losses(run: 'str | os.PathLike | pandas.DataFrame', ax=None, terms: Sequence[str] | None = None,
                 logy: bool = True, lr: bool = True):
@@ -497,6 +580,115 @@ def plot_losses(run: 'str | os.PathLike | pandas.DataFrame', ax=None, terms: Seq
         h2, l2 = ax2.get_legend_handles_labels(); handles += h2; labels += l2
     ax.legend(handles, labels, loc='upper right', fontsize=8)
     return ax
+
+# %% ../nbs/20_training.ipynb #4b622184
+_TIMERS = ('data_time', 'fwd_bwd_time', 'optim_time', 'step_time')
+
+@dataclass
+class _Parts:
+    "What one process builds before its first step."
+    model: nn.Module                          # the unwrapped model (synchronised BatchNorm with loop.sync_bn under DDP)
+    dataset: Dataset
+    sampler: ResumableSampler
+    spe: int                                  # optimiser steps per epoch, S
+    total: int                                # optimiser steps of the whole run
+    params: list                              # the parameters that are optimised
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: Optional[torch.amp.GradScaler]    # fp16 only
+    amp_dtype: Optional[torch.dtype]          # autocast dtype, None without AMP
+    ddp: Optional[nn.Module] = None           # what `training_step` receives: the DDP wrapper, or `model` itself
+
+def _build(cfg, task, info: DistInfo) -> _Parts:
+    "Seed this process (seed + rank), then build the model, data, sampler, optimiser, schedule and scaler of a run."
+    r, L, dev = cfg.run, cfg.loop, info.device
+    if r.amp != 'none' and dev.type not in ('cuda', 'cpu'):
+        raise ConfigError(f"run.amp={r.amp!r} is supported on CUDA and CPU, not on {dev.type}")
+    seed_everything(r.seed + info.rank, deterministic=r.deterministic)
+    model = task.build_model(cfg, dev)
+    if not isinstance(model, nn.Module): raise TypeError(f"{type(task).__name__}.build_model must return an nn.Module")
+    if L.sync_bn and info.distributed: model = convert_sync_batchnorm(model, dev)
+    dataset = task.build_dataset(cfg)
+    sampler = ResumableSampler(dataset, info.world_size, info.rank, shuffle=L.shuffle, seed=r.seed)
+    spe = sampler.num_samples // L.batch_size
+    if spe == 0:
+        raise ConfigError(f"loop.batch_size={L.batch_size} exceeds the {sampler.num_samples} samples per process "
+                          f"({len(dataset)} in the dataset, {info.world_size} process(es)): no full batch")
+    total = L.epochs * spe if L.max_steps is None else min(L.epochs * spe, L.max_steps)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = build_optimizer(params, cfg.optim, L.batch_size, info.world_size)
+    scheduler = build_scheduler(optimizer, cfg.schedule, total, spe)
+    scaler = torch.amp.GradScaler(dev.type) if r.amp == 'fp16' else None
+    amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(r.amp)
+    return _Parts(model, dataset, sampler, spe, total, params, optimizer, scheduler, scaler, amp_dtype, ddp=model)
+
+def _wrap_ddp(parts: _Parts, info: DistInfo, loop: LoopConfig) -> None:
+    "Wrap the model in DistributedDataParallel when there are several processes (it broadcasts rank 0's state)."
+    if info.distributed:
+        dev = info.device
+        parts.ddp = nn.parallel.DistributedDataParallel(parts.model, device_ids=[dev.index] if dev.type == 'cuda' else None,
+                                                        find_unused_parameters=loop.find_unused_parameters)
+
+
+# %% ../nbs/20_training.ipynb #7cf4bb6b
+@dataclass
+class _LoopState:
+    "What changes from step to step, and what a checkpoint carries for an exact resume."
+    step: int = 0                              # optimiser steps done
+    best: float = math.inf                     # lowest mean logged loss between two checkpoints so far
+    win: dict = field(default_factory=dict)    # loss term → float32 sum over the open logging window
+    win_n: int = 0                             # steps in the open logging window
+    times: dict = field(default_factory=lambda: dict.fromkeys(_TIMERS, 0.0))   # timer → seconds in the window
+    logged: list = field(default_factory=list) # loss means logged since the last checkpoint (for best.pt)
+    last_losses: dict = field(default_factory=dict)   # the last logged means
+    grad_norm: Optional[float] = None          # of the last step, before clipping
+    last_ckpt: Optional[Path] = None           # the last good latest.pt (named by NonFiniteLossError)
+
+def _window_state(st: _LoopState) -> dict:
+    "The open logging window as plain numbers (float32 sums are exact as Python floats)."
+    return {'n': st.win_n, 'sums': {k: float(v) for k, v in st.win.items()}, 'times': dict(st.times)}
+
+def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo) -> _LoopState:
+    "Load `ckpt_path` into the built parts and this rank's RNGs; returns the loop state to continue from."
+    dev = info.device
+    ck = load_checkpoint(ckpt_path, parts.model, parts.optimizer, parts.scheduler, parts.scaler, rank=info.rank,
+                         map_location=dev)
+    st = _LoopState(step=int(ck['step']), best=float(ck.get('best_loss', math.inf)))
+    windows = ck.get('log_window') or []
+    if info.rank < len(windows):
+        w = windows[info.rank]
+        st.win = {k: torch.tensor(v, dtype=torch.float32, device=dev) for k, v in w['sums'].items()}
+        st.win_n = int(w['n']); st.times.update(w['times'])
+    if ck.get('world_size', 1) != info.world_size and info.is_main:
+        warnings.warn(f"{ckpt_path}: saved with world size {ck.get('world_size', 1)}, resuming with "
+                      f"{info.world_size}; the data order after resume differs from an uninterrupted run")
+    if ck.get('steps_per_epoch', parts.spe) != parts.spe and info.is_main:
+        warnings.warn(f"{ckpt_path}: steps per epoch changed ({ck.get('steps_per_epoch')} → {parts.spe})")
+    if info.is_main:
+        old, new = ck.get('config', {}), config_to_dict(cfg)
+        free = {'run.name', 'run.out_dir', 'run.progress', 'run.overwrite', 'run.tensorboard', 'run.device'}
+        diff = sorted(f"{s}.{k}" for s in new if isinstance(new[s], dict) for k in new[s]
+                      if old.get(s, {}).get(k, new[s][k]) != new[s][k] and f"{s}.{k}" not in free)
+        if diff: warnings.warn(f"resuming {ckpt_path} with a changed config: {diff}")
+    return st
+
+def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None, step: int) -> dict:
+    "Rank 0: clear a replaced run, remove a killed run's temporaries, write config.yaml and run.json. Returns the metadata."
+    meta = run_metadata(cfg.run.seed, info.world_size, info.device)
+    if not info.is_main: return meta
+    if ckpt_path is None and cfg.run.overwrite:
+        for p in [run_dir / 'metrics.jsonl', *ckpt_dir.glob('*.pt')]:
+            if p.exists(): p.unlink()
+    _remove_stale_temps(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / 'config.yaml')
+    hist = json.loads((run_dir / 'run.json').read_text()).get('starts', []) if (ckpt_path and (run_dir / 'run.json').exists()) else []
+    with atomic_write(run_dir / 'run.json', 'w') as f:
+        json.dump({**meta, 'resumed_from': str(ckpt_path) if ckpt_path else None, 'resumed_step': step,
+                   'starts': hist + [{'started': meta['started'], 'step': step, 'git_commit': meta['git_commit']}]},
+                  f, indent=2)
+    return meta
+
 
 # %% ../nbs/20_training.ipynb #dc20a364
 @dataclass
@@ -542,7 +734,7 @@ class _Logger:
         self.path, self.enabled, self.tb = run_dir / 'metrics.jsonl', enabled, None
         if not enabled: return
         if truncate_to is not None and self.path.exists():          # drop lines logged after the resumed checkpoint
-            keep = [l for l in self.path.read_text().splitlines() if l.strip() and json.loads(l)['step'] <= truncate_to]
+            keep = [line for line, row in read_jsonl(self.path) if row['step'] <= truncate_to]
             with atomic_write(self.path, 'w') as f: f.write(''.join(l + '\n' for l in keep))
         if tensorboard:
             try:
@@ -551,7 +743,7 @@ class _Logger:
             except Exception: self.tb = None                          # tensorboard not installed: JSONL only
     def log(self, row: dict):
         if not self.enabled: return
-        with open(self.path, 'a') as f: f.write(json.dumps(row) + '\n')
+        with open(self.path, 'a') as f: f.write(json.dumps(row) + '\n')   # one write: a kill damages at most this line
         if self.tb is not None:
             for k, v in row.items():
                 if k != 'step' and isinstance(v, (int, float)): self.tb.add_scalar(k, v, row['step'])
@@ -565,6 +757,89 @@ def _prune(ckpt_dir: Path, keep_last: int | None):
     if keep_last is None: return
     for p in sorted(ckpt_dir.glob('step_*.pt'))[:-keep_last]: p.unlink()
 
+def _remove_stale_temps(run_dir: Path) -> list[Path]:
+    "Delete the temporaries `atomic_write` left in `run_dir` and its checkpoints when a process was killed mid-write."
+    names = [(run_dir, f'.{n}.*.tmp') for n in ('metrics.jsonl', 'run.json', 'config.yaml')]
+    stale = [p for d, pat in names + [(run_dir / 'checkpoints', '.*.pt.*.tmp')] for p in d.glob(pat) if p.is_file()]
+    for p in stale: p.unlink()
+    if stale: warnings.warn(f"{run_dir}: removed {len(stale)} unfinished temporary file(s) of an interrupted run: "
+                            f"{sorted(p.name for p in stale)}")
+    return stale
+
+# %% ../nbs/20_training.ipynb #cc460ffe
+def _train_step(task, parts: _Parts, batch, info: DistInfo, loop: LoopConfig, st: _LoopState, sync: Callable) -> tuple[float, float]:
+    """Forward under autocast, finite check (all ranks), backward, clipping, optimiser and scheduler steps and
+    `on_step_end` for one batch; updates `st` (step, window, timers). Returns the lr used and the end time."""
+    t1 = time.perf_counter()
+    with torch.autocast(info.device.type, dtype=parts.amp_dtype, enabled=parts.amp_dtype is not None):
+        losses = task.training_step(parts.ddp, batch)
+    _check_losses(losses, task)
+    vals = torch.stack([v.detach().float().reshape(()) for v in losses.values()])   # [n_terms]
+    bad = (~torch.isfinite(vals)).any().to(torch.int32)
+    if info.distributed: dist.all_reduce(bad)
+    if bad.item():
+        raise NonFiniteLossError(st.step + 1, {k: v for k, v in zip(losses, vals.tolist()) if not math.isfinite(v)},
+                                 st.last_ckpt)
+    opt, scaler = parts.optimizer, parts.scaler
+    opt.zero_grad(set_to_none=True)
+    if scaler is not None: scaler.scale(losses['loss']).backward()
+    else: losses['loss'].backward()
+    sync(); t2 = time.perf_counter()
+    if loop.grad_clip is not None:
+        if scaler is not None: scaler.unscale_(opt)
+        st.grad_norm = float(torch.nn.utils.clip_grad_norm_(parts.params, loop.grad_clip))
+    lr = opt.param_groups[0]['lr']
+    if scaler is not None: scaler.step(opt); scaler.update()
+    else: opt.step()
+    parts.scheduler.step()
+    st.step += 1
+    if callable(getattr(task, 'on_step_end', None)): task.on_step_end(parts.model, st.step)
+    sync(); t3 = time.perf_counter()
+    for k, v in zip(losses, vals): st.win[k] = st.win.get(k, 0.0) + v
+    st.win_n += 1
+    st.times['fwd_bwd_time'] += t2 - t1; st.times['optim_time'] += t3 - t2
+    return lr, t3
+
+def _log_window(st: _LoopState, lr: float, parts: _Parts, cfg, info: DistInfo, logger: _Logger, t_start: float, bar) -> None:
+    "Close the logging window into one metrics line: loss-term means (over its steps and the ranks), lr, throughput, timers."
+    keys = list(st.win)
+    means = torch.stack([st.win[k] for k in keys]) / st.win_n       # [n_terms]
+    if info.distributed: dist.all_reduce(means); means /= info.world_size
+    st.last_losses = dict(zip(keys, means.tolist()))
+    n, t = st.win_n, st.times
+    row = {'step': st.step, 'epoch': (st.step - 1) // parts.spe, 'lr': lr, **st.last_losses,
+           'throughput': n * cfg.loop.batch_size * info.world_size / max(t['step_time'], 1e-12),
+           'time': time.perf_counter() - t_start, **{k: v / n for k, v in t.items()},
+           'outside_frac': 1 - t['fwd_bwd_time'] / max(t['step_time'], 1e-12)}
+    if st.grad_norm is not None: row['grad_norm'] = st.grad_norm
+    logger.log(row)
+    st.logged.append(st.last_losses['loss'])
+    if bar is not None: bar.set_postfix(loss=f"{st.last_losses['loss']:.4g}", img_s=f"{row['throughput']:.1f}", refresh=False)
+    st.win, st.win_n, st.times = {}, 0, dict.fromkeys(_TIMERS, 0.0)
+
+def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Path, meta: dict) -> None:
+    "Gather every rank's RNGs and logging window; rank 0 writes step_XXXXXX.pt, then latest.pt (and best.pt), atomically."
+    r, L, spe, step = cfg.run, cfg.loop, parts.spe, st.step
+    mine = {'rng': rng_state(), 'window': _window_state(st)}
+    states = [mine]
+    if info.distributed:
+        states = [None] * info.world_size; dist.all_gather_object(states, mine)
+    if info.is_main:
+        cand = float(np.mean(st.logged)) if st.logged else math.inf
+        epoch = (step - 1) // spe
+        extra = {'best_loss': min(st.best, cand), 'world_size': info.world_size, 'steps_per_epoch': spe,
+                 'sampler': {'epoch': epoch, 'position': (step - epoch * spe) * L.batch_size, 'seed': r.seed,
+                             'shuffle': L.shuffle},
+                 'log_window': [s['window'] for s in states], 'config': config_to_dict(cfg), 'meta': meta}
+        path = save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', parts.model, parts.optimizer, parts.scheduler,
+                               parts.scaler, step, epoch, [s['rng'] for s in states], extra)
+        _copy_atomic(path, ckpt_dir / 'latest.pt')
+        if cand < st.best: st.best = cand; _copy_atomic(path, ckpt_dir / 'best.pt')
+        _prune(ckpt_dir, r.keep_last)
+        st.last_ckpt = ckpt_dir / 'latest.pt'
+    st.logged = []
+
+
 # %% ../nbs/20_training.ipynb #27a8272e
 def train(cfg, task, resume: bool | str | os.PathLike = False) -> TrainResult:
     """Train `task` (see the task protocol) with config `cfg` (a dataclass with run/optim/schedule/loop sections).
@@ -572,7 +847,7 @@ def train(cfg, task, resume: bool | str | os.PathLike = False) -> TrainResult:
     `<run_dir>/checkpoints/latest.pt`, which must exist), 'auto' (continue if it exists) or a checkpoint path."""
     check_train_config(cfg)
     task = get_task(task)
-    r, L = cfg.run, cfg.loop
+    r = cfg.run
     run_dir = _run_dir(cfg); ckpt_dir = run_dir / 'checkpoints'
     ckpt_path = None
     if resume is True or resume == 'auto':
@@ -589,160 +864,55 @@ def train(cfg, task, resume: bool | str | os.PathLike = False) -> TrainResult:
     finally:
         if info.owns_group and dist.is_initialized(): dist.destroy_process_group()
 
+def _epoch_loader(task, parts: _Parts, cfg, epoch: int, offset: int, device: torch.device) -> DataLoader:
+    "The DataLoader of `epoch` from its batch `offset` on, with a generator seeded from (seed, epoch)."
+    L, seed = cfg.loop, cfg.run.seed
+    parts.sampler.set_epoch(epoch); parts.sampler.set_start(offset * L.batch_size)
+    if callable(getattr(parts.dataset, 'set_epoch', None)): parts.dataset.set_epoch(epoch)
+    gen = torch.Generator(); gen.manual_seed(seed * 1_000_003 + epoch)
+    return DataLoader(parts.dataset, batch_size=L.batch_size, sampler=parts.sampler, num_workers=L.num_workers,
+                      collate_fn=getattr(task, 'collate_fn', None), drop_last=True, pin_memory=device.type == 'cuda',
+                      generator=gen, worker_init_fn=_seed_worker if L.num_workers else None)
+
 def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None) -> TrainResult:
-    r, L, dev = cfg.run, cfg.loop, info.device
-    if r.amp != 'none' and dev.type not in ('cuda', 'cpu'):
-        raise ConfigError(f"run.amp={r.amp!r} is supported on CUDA and CPU, not on {dev.type}")
-    seed_everything(r.seed + info.rank, deterministic=r.deterministic)
-    model = task.build_model(cfg, dev)
-    if not isinstance(model, nn.Module): raise TypeError(f"{type(task).__name__}.build_model must return an nn.Module")
-    if L.sync_bn and info.distributed:
-        if dev.type == 'cuda': model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        elif info.is_main: warnings.warn("loop.sync_bn: SyncBatchNorm needs CUDA; keeping per-process BatchNorm on CPU")
-    dataset = task.build_dataset(cfg)
-    sampler = ResumableSampler(dataset, info.world_size, info.rank, shuffle=L.shuffle, seed=r.seed)
-    spe = sampler.num_samples // L.batch_size
-    if spe == 0:
-        raise ConfigError(f"loop.batch_size={L.batch_size} exceeds the {sampler.num_samples} samples per process "
-                          f"({len(dataset)} in the dataset, {info.world_size} process(es)): no full batch")
-    total = L.epochs * spe if L.max_steps is None else min(L.epochs * spe, L.max_steps)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = build_optimizer(params, cfg.optim, L.batch_size, info.world_size)
-    scheduler = build_scheduler(optimizer, cfg.schedule, total, spe)
-    scaler = torch.amp.GradScaler(dev.type) if r.amp == 'fp16' else None
-    amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(r.amp)
-
-    step, best = 0, math.inf
-    if ckpt_path is not None:
-        ck = load_checkpoint(ckpt_path, model, optimizer, scheduler, scaler, rank=info.rank, map_location=dev)
-        step, best = int(ck['step']), float(ck.get('best_loss', math.inf))
-        if ck.get('world_size', 1) != info.world_size and info.is_main:
-            warnings.warn(f"{ckpt_path}: saved with world size {ck.get('world_size', 1)}, resuming with "
-                          f"{info.world_size}; the data order after resume differs from an uninterrupted run")
-        if ck.get('steps_per_epoch', spe) != spe and info.is_main:
-            warnings.warn(f"{ckpt_path}: steps per epoch changed ({ck.get('steps_per_epoch')} → {spe})")
-        if info.is_main:
-            old, new = ck.get('config', {}), config_to_dict(cfg)
-            free = {'run.name', 'run.out_dir', 'run.progress', 'run.overwrite', 'run.tensorboard', 'run.device'}
-            diff = sorted(f"{s}.{k}" for s in new if isinstance(new[s], dict) for k in new[s]
-                          if old.get(s, {}).get(k, new[s][k]) != new[s][k] and f"{s}.{k}" not in free)
-            if diff: warnings.warn(f"resuming {ckpt_path} with a changed config: {diff}")
-    elif info.is_main and r.overwrite:
-        for p in [run_dir / 'metrics.jsonl', *ckpt_dir.glob('*.pt')]:
-            if p.exists(): p.unlink()
-
-    meta = run_metadata(r.seed, info.world_size, dev)
-    if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir / 'config.yaml')
-        hist = json.loads((run_dir / 'run.json').read_text()).get('starts', []) if (ckpt_path and (run_dir / 'run.json').exists()) else []
-        with atomic_write(run_dir / 'run.json', 'w') as f:
-            json.dump({**meta, 'resumed_from': str(ckpt_path) if ckpt_path else None, 'resumed_step': step,
-                       'starts': hist + [{'started': meta['started'], 'step': step, 'git_commit': meta['git_commit']}]},
-                      f, indent=2)
-    logger = _Logger(run_dir, info.is_main, r.tensorboard, truncate_to=step if ckpt_path else None)
-    ddp = model
-    if info.distributed:
-        ddp = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == 'cuda' else None,
-                                                  find_unused_parameters=L.find_unused_parameters)
-    model.train()
+    "Build, restore, prepare the folder, then run the steps, logging and checkpointing on the way."
+    r, dev = cfg.run, info.device
+    parts = _build(cfg, task, info)
+    st = _restore(ckpt_path, parts, cfg, info) if ckpt_path is not None else _LoopState()
+    meta = _prepare_run_dir(cfg, info, run_dir, ckpt_dir, ckpt_path, st.step)
+    logger = _Logger(run_dir, info.is_main, r.tensorboard, truncate_to=st.step if ckpt_path else None)
+    _wrap_ddp(parts, info, cfg.loop)
+    parts.model.train()
     bar = None
     if info.is_main and r.progress and sys.stderr.isatty():
         from tqdm import tqdm
-        bar = tqdm(total=total, initial=step, desc=r.name, unit='step', dynamic_ncols=True)
+        bar = tqdm(total=parts.total, initial=st.step, desc=r.name, unit='step', dynamic_ncols=True)
     sync = (lambda: torch.cuda.synchronize(dev)) if (r.sync_timing and dev.type == 'cuda') else (lambda: None)
-    last_ckpt = ckpt_dir / 'latest.pt' if ckpt_path is not None and (ckpt_dir / 'latest.pt').exists() else None
-    win: dict[str, torch.Tensor] = {}; win_n = 0
-    times = dict(data_time=0.0, fwd_bwd_time=0.0, optim_time=0.0, step_time=0.0)
-    logged: list[float] = []; last_losses: dict = {}; grad_norm = None
+    if ckpt_path is not None and (ckpt_dir / 'latest.pt').exists(): st.last_ckpt = ckpt_dir / 'latest.pt'
     t_start = mark = time.perf_counter()
-    epoch = step // spe
     try:
-        while step < total:
-            epoch, offset = divmod(step, spe)
-            sampler.set_epoch(epoch); sampler.set_start(offset * L.batch_size)
-            if callable(getattr(dataset, 'set_epoch', None)): dataset.set_epoch(epoch)
-            gen = torch.Generator(); gen.manual_seed(r.seed * 1_000_003 + epoch)
-            loader = DataLoader(dataset, batch_size=L.batch_size, sampler=sampler, num_workers=L.num_workers,
-                                collate_fn=getattr(task, 'collate_fn', None), drop_last=True,
-                                pin_memory=dev.type == 'cuda', generator=gen,
-                                worker_init_fn=_seed_worker if L.num_workers else None)
-            it = iter(loader)
-            while step < total:
+        while st.step < parts.total:
+            it = iter(_epoch_loader(task, parts, cfg, *divmod(st.step, parts.spe), dev))
+            while st.step < parts.total:
                 t0 = time.perf_counter()
                 try: batch = next(it)
                 except StopIteration: break
                 batch = _to_device(batch, dev); sync()
-                t1 = time.perf_counter()
-                with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                    losses = task.training_step(ddp, batch)
-                _check_losses(losses, task)
-                vals = torch.stack([v.detach().float().reshape(()) for v in losses.values()])   # [n_terms]
-                bad = (~torch.isfinite(vals)).any().to(torch.int32)
-                if info.distributed: dist.all_reduce(bad)
-                if bad.item():
-                    raise NonFiniteLossError(step + 1, {k: v for k, v in zip(losses, vals.tolist()) if not math.isfinite(v)},
-                                             last_ckpt)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None: scaler.scale(losses['loss']).backward()
-                else: losses['loss'].backward()
-                sync(); t2 = time.perf_counter()
-                if L.grad_clip is not None:
-                    if scaler is not None: scaler.unscale_(optimizer)
-                    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, L.grad_clip))
-                lr = optimizer.param_groups[0]['lr']
-                if scaler is not None: scaler.step(optimizer); scaler.update()
-                else: optimizer.step()
-                scheduler.step()
-                step += 1
-                if callable(getattr(task, 'on_step_end', None)): task.on_step_end(model, step)
-                sync(); t3 = time.perf_counter()
-                for k, v in zip(losses, vals): win[k] = win.get(k, 0.0) + v
-                win_n += 1
-                times['data_time'] += t1 - t0; times['fwd_bwd_time'] += t2 - t1; times['optim_time'] += t3 - t2
-                times['step_time'] += t3 - mark; mark = t3
-                if step % r.log_every == 0 or step == total:
-                    keys = list(win)
-                    means = torch.stack([win[k] for k in keys]) / win_n
-                    if info.distributed: dist.all_reduce(means); means /= info.world_size
-                    last_losses = dict(zip(keys, means.tolist()))
-                    n = win_n
-                    row = {'step': step, 'epoch': (step - 1) // spe, 'lr': lr, **last_losses,
-                           'throughput': n * L.batch_size * info.world_size / max(times['step_time'], 1e-12),
-                           'time': time.perf_counter() - t_start,
-                           **{k: v / n for k, v in times.items()},
-                           'outside_frac': 1 - times['fwd_bwd_time'] / max(times['step_time'], 1e-12)}
-                    if grad_norm is not None: row['grad_norm'] = grad_norm
-                    logger.log(row)
-                    logged.append(last_losses['loss'])
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{last_losses['loss']:.4g}", img_s=f"{row['throughput']:.1f}", refresh=False)
-                    win, win_n = {}, 0; times = dict.fromkeys(times, 0.0)
+                st.times['data_time'] += time.perf_counter() - t0
+                lr, t3 = _train_step(task, parts, batch, info, cfg.loop, st, sync)
+                st.times['step_time'] += t3 - mark; mark = t3
+                if st.step % r.log_every == 0 or st.step == parts.total: _log_window(st, lr, parts, cfg, info, logger, t_start, bar)
                 if bar is not None: bar.update(1)
-                if r.ckpt_every and (step % r.ckpt_every == 0 or step == total):
-                    rngs = [rng_state()]
-                    if info.distributed:
-                        rngs = [None] * info.world_size; dist.all_gather_object(rngs, rng_state())
-                    if info.is_main:
-                        cand = float(np.mean(logged)) if logged else math.inf
-                        extra = {'best_loss': min(best, cand), 'world_size': info.world_size, 'steps_per_epoch': spe,
-                                 'sampler': {'epoch': (step - 1) // spe, 'position': (step - (step - 1) // spe * spe) * L.batch_size,
-                                             'seed': r.seed, 'shuffle': L.shuffle},
-                                 'config': config_to_dict(cfg), 'meta': meta}
-                        path = save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', model, optimizer, scheduler, scaler,
-                                               step, (step - 1) // spe, rngs, extra)
-                        _copy_atomic(path, ckpt_dir / 'latest.pt')
-                        if cand < best: best = cand; _copy_atomic(path, ckpt_dir / 'best.pt')
-                        _prune(ckpt_dir, r.keep_last)
-                        last_ckpt = ckpt_dir / 'latest.pt'
-                    logged = []
-                if step % spe == 0: break
+                if r.ckpt_every and (st.step % r.ckpt_every == 0 or st.step == parts.total):
+                    _checkpoint(st, parts, cfg, info, ckpt_dir, meta)
+                if st.step % parts.spe == 0: break
         if info.distributed: dist.barrier()
     finally:
         if bar is not None: bar.close()
         logger.close()
-    return TrainResult(run_dir, step, (step - 1) // spe if step else 0, last_losses,
-                       None if math.isinf(best) else best, last_ckpt, model)
+    return TrainResult(run_dir, st.step, (st.step - 1) // parts.spe if st.step else 0, st.last_losses,
+                       None if math.isinf(st.best) else st.best, st.last_ckpt, parts.model)
+
 
 # %% ../nbs/20_training.ipynb #da488c2e
 def run_training(task, config: str | os.PathLike | Mapping | None = None, resume: bool | str = False,

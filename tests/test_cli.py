@@ -16,7 +16,8 @@ def test_help_lists_the_commands():
     assert r.returncode == 0 and 'demo' in r.stdout and 'data' in r.stdout
 
 def test_demo_quick_writes_its_outputs(tmp_path):
-    # the default cache is used on purpose: the quick runs are shared with the tutorials' fast mode
+    # the default cache ($STT_NB_CACHE, private to the test run: see conftest.py) is used on purpose: the quick runs
+    # are shared with the tutorials' fast mode
     r = run('demo', '--quick', '--out', str(tmp_path / 'demo'), '--device', 'cpu')
     assert r.returncode == 0, r.stderr
     assert f"{tmp_path / 'demo' / 'propagation.gif'}" in r.stdout and '[4/4]' in r.stdout

@@ -52,12 +52,12 @@ def child_fast(T, device, protocol, tile, out):
 
 def child_dense(T, device, protocol, frames, bank):
     import torch
-    from stt_nb.propagation import dense_predict, dense_window_mask
+    from stt_nb.propagation import dense_predict, dense_protocol_window_mask
     from stt_nb.core import get_device
     feats = torch.stack([_frame(n) for n in range(T)])
     soft = torch.load(bank)
     prot = _protocol(protocol)
-    win = dense_window_mask(H, W, prot, get_device(device))
+    win = dense_protocol_window_mask(H, W, prot, get_device(device))
     res = dict(max_abs=0.0, argmax_agree=1.0, times=[])
     for n in frames:
         t0 = time.perf_counter()
