@@ -106,10 +106,11 @@ class Scale:
 
 SCALES: dict[str, Scale] = {s.name: s for s in [
     Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
-          ('loop.epochs=8', 'run.log_every=2'),
-          ('loop.epochs=2', 'data.repeats=4', 'schedule.warmup=2', 'run.log_every=2'),
+          ('loop.epochs=8', 'run.log_every=2', 'run.ckpt_every=2'),
+          ('loop.epochs=2', 'data.repeats=4', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2'),
           (('n_sequences', 1), ('n_frames', 8), ('height', 120)), (('input_size', 120),),
-          'smoke test: 8 step-1 steps, 4 step-2 steps, one 8-frame toy sequence at 120 px'),
+          'smoke test: 8 step-1 steps, 4 step-2 steps (a checkpoint every 2, so that a killed run resumes), one '
+          '8-frame toy sequence at 120 px'),
     Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', (), (),
           (('n_sequences', 3), ('n_frames', 24), ('height', 240)), (),
           'embedded data on CPU: 160 step-1 steps, 120 step-2 steps; toy DAVIS 3 × 24 frames, evaluated at the '

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 import stt_nb
 from .core import (ConfigError, apply_overrides, atomic_write, config_from_dict, config_to_dict, get_device,
-                         load_config, rgb_to_student, save_config, seed_everything)
+                         load_config, load_torch_file, rgb_to_student, save_config, seed_everything)
 
 # %% auto #0
 __all__ = ['TASKS', 'META_COLUMNS', 'RunConfig', 'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig',
@@ -487,9 +487,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, opt
                     scaler=None, rank: int | None = 0, map_location='cpu', strict: bool = True) -> dict:
     "Read a checkpoint and restore the given objects (and, unless `rank` is None, that rank's RNG states); returns it."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
-    try: ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+    ckpt = load_torch_file(path, map_location=map_location)     # one CheckpointError naming the file if unreadable
     if not isinstance(ckpt, dict) or 'model' not in ckpt:
         raise ValueError(f"{path}: not a training checkpoint (no 'model' entry)")
     for obj, key in ((optimizer, 'optimizer'), (scheduler, 'scheduler'), (scaler, 'scaler')):
