@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_propagation.ipynb #5cd28ab2
 from __future__ import annotations
-import math
+import math, os
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
@@ -16,9 +16,10 @@ from PIL import Image
 from .core import get_device
 
 # %% auto #0
-__all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'PropagationProtocol', 'stt_protocol', 'crw_protocol', 'get_protocol',
-           'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels', 'dense_protocol_window_mask',
-           'dense_predict', 'propagate_dense', 'default_tile', 'propagate', 'draw_gaussian', 'keypoint_heatmaps',
+__all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'PATHS', 'PropagationProtocol', 'stt_protocol', 'crw_protocol',
+           'get_protocol', 'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels',
+           'dense_protocol_window_mask', 'dense_predict', 'propagate_dense', 'default_tile', 'default_memory_mb',
+           'PropagationPlan', 'plan_propagation', 'propagate', 'draw_gaussian', 'keypoint_heatmaps',
            'heatmaps_to_keypoints']
 
 # %% ../nbs/30_propagation.ipynb #3a6d742c
@@ -209,58 +210,173 @@ def propagate_dense(feats: torch.Tensor, labels0: torch.Tensor, protocol: Propag
     return out
 
 # %% ../nbs/30_propagation.ipynb #503f4941
+PATHS = ('auto', 'tiled', 'dense')
+
 def default_tile(halo: int) -> tuple[int, int]:
-    "Query tile `(by, bx)` for a window half-size `halo` (cells): the halo itself, clamped to 4..16."
-    t = int(min(16, max(4, halo)))
-    return t, t
+    """Query tile `(by, bx)` for a window half-size `halo` (cells): `by` is the halo clamped to 4..16; `bx` (also the
+    width of the key blocks) is the width in `by - 4 … by` whose `2⌈R/bx⌉ + 1` blocks cover the `bx + 2R` halo columns
+    with the least excess (exactly when bx divides R)."""
+    by = int(min(16, max(4, halo)))
+    bx = min(range(by, max(4, by - 4) - 1, -1), key=lambda b: (2 * -(-halo // b) + 1) * b - b - 2 * halo)
+    return by, bx
+
+def default_memory_mb(device: str | torch.device = 'cpu') -> float:
+    "Default budget of `propagate` (MiB): 80 % of the free memory of a GPU; half of the available RAM on CPU."
+    device = get_device(device)
+    if device.type == 'cuda': return 0.8 * torch.cuda.mem_get_info(device)[0] / 2**20
+    try:
+        with open('/proc/meminfo') as f: info = {l.split(':')[0]: int(l.split()[1]) for l in f if l.strip()}
+        return 0.5 * info['MemAvailable'] / 1024
+    except (OSError, KeyError, ValueError, IndexError):
+        try: return 0.5 * os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**20
+        except (ValueError, OSError, AttributeError): return 4096.
 
 class _Ring:
-    "Prepared keys (halo strips) and padded labels of the context frames, one slot per frame."
-    def __init__(self, S, C, K, h, w, R, by, bx, device):
-        self.h, self.w, self.R, self.by, self.bx = h, w, R, by, bx
-        self.n_ty, self.n_tx = -(-h // by), -(-w // bx)
-        self.Hp, self.Wp = self.n_ty * by + 2 * R, self.n_tx * bx + 2 * R
-        self.Hb, self.Wb = by + 2 * R, bx + 2 * R
-        self.keys = torch.empty(S, self.n_tx, self.Hp, self.Wb, C, device=device)   # [S, n_tx, Hp, Wb, C]
-        self.labels = torch.zeros(S, self.Hp, self.Wp, K, device=device)            # [S, Hp, Wp, K]
+    """The context frames, each stored once: L2-normalised keys in column blocks `[S, n_blocks, h, bw, C]` and labels
+    `[S, h*w, K]`. Rows `y0 … y1` of a block are one contiguous matrix, so a tile's halo is a few views, never a copy."""
+    def __init__(self, S: int, C: int, K: int, h: int, w: int, bw: int, device):
+        self.h, self.w, self.bw, self.nbk = h, w, bw, -(-w // bw)
+        self.keys = torch.zeros(S, self.nbk, h, bw, C, device=device)   # the last block is padded with zeros
+        self.labels = torch.zeros(S, h * w, K, device=device)
 
     def put(self, slot: int, feat: torch.Tensor, labels: torch.Tensor):
         "Store frame features `[C, h, w]` (normalised here) and labels `[K, h, w]` in `slot`."
-        R, h, w = self.R, self.h, self.w
-        k = F.normalize(feat.float(), dim=0).permute(1, 2, 0)                        # [h, w, C]
-        padded = k.new_zeros(self.Hp, self.Wp, k.shape[-1])
-        padded[R:R + h, R:R + w] = k
-        for tx in range(self.n_tx):                                                   # strip tx: columns tx*bx … +Wb
-            self.keys[slot, tx] = padded[:, tx * self.bx: tx * self.bx + self.Wb]
-        self.labels[slot].zero_()
-        self.labels[slot, R:R + h, R:R + w] = labels.permute(1, 2, 0)
+        C, h, w = feat.shape
+        k = F.normalize(feat.float(), dim=0)
+        for j in range(self.nbk):                                     # block j: columns j*bw … (j+1)*bw
+            x0, x1 = j * self.bw, min(w, (j + 1) * self.bw)
+            self.keys[slot, j, :, :x1 - x0] = k[:, :, x0:x1].permute(1, 2, 0)
+        self.labels[slot] = labels.flatten(1).T
 
-def _tile_rows(ring: _Ring, ty: int) -> tuple[int, int]:
-    "Halo rows `[a0, a1)` of tile row `ty` whose keys lie on the map (the others are never computed)."
-    return max(0, ring.R - ty * ring.by), min(ring.Hb, ring.R + ring.h - ty * ring.by)
+    def flat_keys(self, slot: int) -> torch.Tensor:
+        "All keys of a slot `[n_blocks*h*bw, C]` (a view), position p ↔ block p // (h·bw), row, column in the block."
+        return self.keys[slot].view(-1, self.keys.shape[-1])
 
-def _tile_bias(ring: _Ring, protocol: PropagationProtocol, device) -> tuple[torch.Tensor, torch.Tensor]:
-    "Window bias `[Qt, Hb, Wb]` (0 / -inf) shared by all tiles, and key-column bias `[n_tx, Wb]` (-inf off the map)."
-    by, bx, Hb, Wb, R = ring.by, ring.bx, ring.Hb, ring.Wb, ring.R
+    def flat_to_map(self, p: torch.Tensor) -> torch.Tensor:
+        "Index into `flat_keys` → index `y * w + x` on the map."
+        blk, rem = p // (self.h * self.bw), p % (self.h * self.bw)
+        return (rem // self.bw) * self.w + blk * self.bw + rem % self.bw
+
+@dataclass(frozen=True)
+class _Tiles:
+    """Query tiles `by × bx` over an `h × w` map. The keys a tile can reach lie in `by + 2R` rows and in the
+    `2m + 1` key blocks (width `bx`, m = ⌈R / bx⌉) around its own column: its halo."""
+    h: int; w: int; R: int; by: int; bx: int
+    @property
+    def n_ty(self): return -(-self.h // self.by)
+    @property
+    def n_tx(self): return -(-self.w // self.bx)
+    @property
+    def m(self): return -(-self.R // self.bx)
+    @property
+    def nb(self): return 2 * self.m + 1
+    @property
+    def Hb(self): return self.by + 2 * self.R
+    def rows(self, ty: int) -> tuple[int, int]:
+        "Halo rows `[a0, a1)` of tile row `ty` whose keys lie on the map (the others are never computed)."
+        return max(0, self.R - ty * self.by), min(self.Hb, self.R + self.h - ty * self.by)
+
+def _tile_bias(tiles: _Tiles, protocol: PropagationProtocol, device) -> tuple[torch.Tensor, torch.Tensor]:
+    "Window bias `[Qt, nb, Hb, bx]` (0 / -inf) shared by all tiles, and the bias `[n_tx, nb, bx]` of key columns off the map."
+    by, bx, Hb, R, m, nb = tiles.by, tiles.bx, tiles.Hb, tiles.R, tiles.m, tiles.nb
     iy, ix = torch.meshgrid(torch.arange(by, device=device), torch.arange(bx, device=device), indexing='ij')
-    a, b = torch.meshgrid(torch.arange(Hb, device=device), torch.arange(Wb, device=device), indexing='ij')
-    dy = a.flatten()[None] - R - iy.flatten()[:, None]                                # [Qt, Hb*Wb]
-    dx = b.flatten()[None] - R - ix.flatten()[:, None]
+    jj, a, c = torch.meshgrid(torch.arange(nb, device=device), torch.arange(Hb, device=device),
+                              torch.arange(bx, device=device), indexing='ij')          # [nb, Hb, bx]
+    dy = a[None] - R - iy.flatten()[:, None, None, None]                             # [Qt, nb, Hb, bx]
+    dx = ((jj - m) * bx + c)[None] - ix.flatten()[:, None, None, None]
     zero, ninf = torch.tensor(0., device=device), torch.tensor(float('-inf'), device=device)
-    window = torch.where(protocol.in_window(dy, dx), zero, ninf).view(by * bx, Hb, Wb)
-    kx = torch.arange(ring.n_tx, device=device)[:, None] * bx + torch.arange(Wb, device=device)[None] - R   # [n_tx, Wb]
-    return window, torch.where((kx >= 0) & (kx < ring.w), zero, ninf)
+    window = torch.where(protocol.in_window(dy, dx), zero, ninf)
+    kx = ((torch.arange(tiles.n_tx, device=device)[:, None] - m + torch.arange(nb, device=device)[None]) * bx)[..., None] \
+         + torch.arange(bx, device=device)                                            # [n_tx, nb, bx]: key column
+    return window, torch.where((kx >= 0) & (kx < tiles.w), zero, ninf)
 
-def _bias_source(ring: _Ring, window: torch.Tensor, col_bias: torch.Tensor, max_bytes: float):
-    "`bias(ty, t0, t1)` → `[t1 - t0, Qt, Nr]`: the bias of the tiles of a row over their on-map halo rows."
-    def make(ty, t0, t1):
-        a0, a1 = _tile_rows(ring, ty)
-        return (window[None, :, a0:a1, :] + col_bias[t0:t1, None, None, :]).flatten(2)
-    table_bytes = sum(ring.n_tx * window.shape[0] * (a1 - a0) * ring.Wb * 4
-                      for a0, a1 in (_tile_rows(ring, ty) for ty in range(ring.n_ty)))
-    if table_bytes > max_bytes: return make
-    table = [make(ty, 0, ring.n_tx) for ty in range(ring.n_ty)]                       # [n_tx, Qt, Nr] per tile row
-    return lambda ty, t0, t1: table[ty][t0:t1]
+@dataclass(frozen=True)
+class PropagationPlan:
+    "How `propagate` runs a video (path, tile, work-unit size) and the bytes it holds, estimated before allocating."
+    path: str                      # 'tiled' (windowed halos, CPU default) | 'dense' (masked products, CUDA default)
+    tile: tuple[int, int]          # query tile `(by, bx)`; key blocks are `bx` wide (dense path: one block, the map)
+    group: int                     # tiles per work unit (tiled) | queries per chunk (dense)
+    workers: int                   # work units in flight at once
+    ring_bytes: int                # the context frames' keys and labels, each stored once
+    frame_bytes: int               # the target frame: queries, prediction, the new ring entry
+    unit_bytes: int                # temporaries of one work unit (logits, bias, top-k, decoding)
+    table_bytes: int               # bias tables shared by all units (tiled: window [nb, Qt, by+2R, bx])
+    budget_bytes: int              # `max_memory_mb`
+    @property
+    def total_bytes(self) -> int:
+        "The working set: ring + frame + workers × unit + tables (the output soft labels are on top, on the host)."
+        return self.ring_bytes + self.frame_bytes + self.workers * self.unit_bytes + self.table_bytes
+
+def _ring_bytes(S: int, C: int, K: int, h: int, w: int, bw: int) -> int:
+    "Bytes of `_Ring`: keys in column blocks of width `bw` (the last one padded) and labels."
+    return S * (h * -(-w // bw) * bw * C + h * w * K) * 4
+
+def _cand_bytes(q: int, n_lists: int, protocol: PropagationProtocol, hw: int, K: int) -> int:
+    "Top-k candidates of `q` queries from `n_lists` per-block lists (values f32, ids i64; repeats), decoding."
+    k = protocol.topk
+    b = q * k * 12 * 3 * (n_lists + k)                # per-list top-k, the gathered candidates, their repeats
+    if not protocol.restrict_first: b += q * hw * 4 + q * k * 12 * k     # CRW: products with the whole first frame
+    return b + q * k * (8 * 8 + 4 * K)                # decode: indices, and the gathered labels [q, k, K]
+
+def _tiled_unit_bytes(tiles: _Tiles, g: int, S: int, K: int, protocol) -> int:
+    "Temporaries of one tiled work unit of `g` tiles against `S` slots: logits `[S, nb, g, Qt, Hb·bx]`, top-k."
+    Qt, Nb = tiles.by * tiles.bx, tiles.Hb * tiles.bx
+    return S * tiles.nb * g * Qt * Nb * 4 + _cand_bytes(g * Qt, S * tiles.nb, protocol, tiles.h * tiles.w, K)
+
+def _dense_unit_bytes(q: int, S: int, K: int, hw: int, protocol) -> int:
+    "Temporaries of one dense chunk of `q` queries: logits, window bias and mask `[q, hw]`, top-k, decoding."
+    return 17 * q * hw + _cand_bytes(q, S, protocol, hw, K)       # logits, bias (f32), mask (bool), disc test (f64)
+
+def plan_propagation(C: int, K: int, h: int, w: int, protocol: PropagationProtocol | None = None,
+                     device: str | torch.device = 'cpu', n_slots: int = 21, max_memory_mb: float | None = None,
+                     tile: tuple[int, int] | int | None = None, path: str = 'auto', max_chunk_mb: float = 64,
+                     workers: int = 1) -> PropagationPlan:
+    """The plan `propagate` follows for `[C, h, w]` features, `K` label channels and `n_slots` context frames.
+
+    `path='auto'` takes the dense masked products on CUDA when they fit the budget (one large product per slot: what
+    a GPU does best), and the tiled halos otherwise (the fewest FLOPs: what a CPU needs). The tile is `default_tile`,
+    or smaller when a work unit would not fit `max_memory_mb` (default: `default_memory_mb(device)`); `max_chunk_mb`
+    is the size of a work unit's logits that runs fastest, the budget only ever lowers it."""
+    protocol = protocol or stt_protocol()
+    if path not in PATHS: raise ValueError(f"unknown propagation path {path!r}; valid: {list(PATHS)}")
+    device = device if isinstance(device, torch.device) else get_device(device)   # a torch.device: plan for it
+    budget_mb = default_memory_mb(device) if max_memory_mb is None else float(max_memory_mb)
+    if not budget_mb > 0: raise ValueError(f"max_memory_mb must be > 0, got {max_memory_mb!r}")
+    budget, S, hw, R = int(budget_mb * 2**20), int(n_slots), h * w, protocol.halo
+    workers = max(1, int(workers))
+    def too_small(smallest: int, which: str):
+        return ValueError(f"propagate: max_memory_mb={budget_mb:g} is too small for [C={C}, {h}, {w}] features, K={K} "
+                          f"labels and {S} context frames on {device.type} ({which} path); the smallest budget that "
+                          f"works is {math.ceil(smallest / 2**20)} MB")
+    if path == 'dense' or (path == 'auto' and device.type == 'cuda'):
+        ring, frame = _ring_bytes(S, C, K, h, w, w), 3 * hw * C * 4 + 3 * hw * K * 4
+        target = (1024 if device.type == 'cuda' else max_chunk_mb) * 2**20
+        q = int(max(1, min(hw, target // (17 * hw))))
+        avail = (budget - ring - frame) // workers
+        while q > 1 and _dense_unit_bytes(q, S, K, hw, protocol) > avail: q = max(1, q // 2)
+        unit = _dense_unit_bytes(q, S, K, hw, protocol)
+        if path == 'dense' and unit > avail: raise too_small(ring + frame + workers * _dense_unit_bytes(1, S, K, hw, protocol), 'dense')
+        if unit <= avail and (path == 'dense' or q >= min(hw, 1024)):
+            return PropagationPlan('dense', (1, w), q, workers, ring, frame, unit, 0, budget)
+    if tile is not None: sizes = [(tile, tile) if isinstance(tile, int) else tuple(int(t) for t in tile)]
+    else: sizes = [default_tile(R)] + [(t, t) for t in range(min(default_tile(R)) - 1, 0, -1)]
+    smallest = None
+    for by, bx in sizes:
+        if by < 1 or bx < 1: raise ValueError(f"tile must be >= 1 cell, got {(by, bx)}")
+        tiles = _Tiles(h, w, R, by, bx)
+        Qt = by * bx
+        ring = _ring_bytes(S, C, K, h, w, bx)
+        frame = 2 * tiles.n_ty * by * tiles.n_tx * bx * (C + K) * 4 + 2 * hw * C * 4 + 2 * hw * K * 4
+        table = tiles.nb * Qt * tiles.Hb * bx * 4 + tiles.n_tx * tiles.nb * bx * 4
+        g = max(1, min(tiles.n_tx, int(max_chunk_mb * 2**20 // max(1, S * tiles.nb * Qt * tiles.Hb * bx * 4))))
+        if workers > 1: g = min(g, math.ceil(tiles.n_tx / 2))                  # at least two work units per tile row
+        avail = (budget - ring - frame - table) // workers
+        while g > 1 and _tiled_unit_bytes(tiles, g, S, K, protocol) > avail: g -= 1
+        unit = _tiled_unit_bytes(tiles, g, S, K, protocol)
+        if unit <= avail: return PropagationPlan('tiled', (by, bx), g, workers, ring, frame, unit, table, budget)
+        need = ring + frame + table + workers * unit
+        smallest = need if smallest is None else min(smallest, need)
+    raise too_small(smallest, 'tiled')
 
 def _merge_topk(vals: list[torch.Tensor], ids: list[torch.Tensor], k: int) -> tuple[torch.Tensor, torch.Tensor]:
     "Joint top-k over the last dim of concatenated candidate lists (values, candidate ids)."
@@ -268,6 +384,11 @@ def _merge_topk(vals: list[torch.Tensor], ids: list[torch.Tensor], k: int) -> tu
     v, i = torch.cat(vals, -1), torch.cat(ids, -1)
     top, j = v.topk(min(k, v.shape[-1]), dim=-1)
     return top, i.gather(-1, j)
+
+def _repeat_slots(v: torch.Tensor, i: torch.Tensor, mult: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Per-slot winners `[..., nS, kk]` → candidates `[..., Σ mult · kk]`: slot s repeated `mult[s]` times (0: dropped)."
+    rep = torch.repeat_interleave(torch.arange(len(mult), device=v.device), mult)
+    return v.index_select(-2, rep).flatten(-2), i.index_select(-2, rep).flatten(-2)
 
 def _frames(feats, fn: str):
     "(T or None, iterator of [C, h, w] frames) from a tensor [T, C, h, w] or any iterable of frames."
@@ -291,15 +412,20 @@ def _check_frame(f, n: int, shape, fn: str) -> torch.Tensor:
 def propagate(feats, labels0: torch.Tensor, protocol: PropagationProtocol | None = None,
               device: str | torch.device = 'cpu', tile: tuple[int, int] | int | None = None,
               max_chunk_mb: float = 64, progress: bool = False,
-              callback: Callable[[int, torch.Tensor], None] | None = None, workers: int | None = None) -> torch.Tensor:
+              callback: Callable[[int, torch.Tensor], None] | None = None, workers: int | None = None,
+              max_memory_mb: float | None = None, path: str = 'auto') -> torch.Tensor:
     """Propagate first-frame labels `[K, h, w]` through features: soft labels `[T, K, h, w]` (CPU) for every frame.
 
     `feats` is a tensor `[T, C, h, w]` or any iterable of `[C, h, w]` frames (e.g. a generator running the backbone),
-    consumed once, in order. Memory-bounded: one target frame at a time, queries in tiles against the halo of each
-    context frame; the logits held at once are at most about `max_chunk_mb`. Frames may stay on the host when
-    `device` is a GPU. `callback(n, soft)` receives each frame's soft labels `[K, h, w]` as soon as they exist.
-    On CPU, `workers` threads (default: `torch.get_num_threads()`) share the tiles, each running single-threaded ops."""
+    consumed once, in order. Memory-bounded: one target frame at a time; each context frame's keys and labels are
+    stored once; the working set stays within `max_memory_mb` (default `default_memory_mb(device)`), see
+    `plan_propagation`. `path` is 'tiled' (queries in tiles against the halo of each context frame), 'dense' (masked
+    products against whole frames) or 'auto' (dense on CUDA when it fits, tiled otherwise): same labels to float
+    rounding. Frames may stay on the host when `device` is a GPU. `callback(n, soft)` receives each frame's soft
+    labels `[K, h, w]` as soon as they exist. On CPU, `workers` threads (default: `torch.get_num_threads()`) share
+    the work units, each running single-threaded ops."""
     protocol = protocol or stt_protocol()
+    if path not in PATHS: raise ValueError(f"propagate: unknown path {path!r}; valid: {list(PATHS)}")
     T, frames = _frames(feats, 'propagate')
     try: f0 = _check_frame(next(frames), 0, None, 'propagate')
     except StopIteration: raise ValueError("propagate: feats holds no frame") from None
@@ -307,9 +433,11 @@ def propagate(feats, labels0: torch.Tensor, protocol: PropagationProtocol | None
     if not torch.is_tensor(labels0) or labels0.ndim != 3 or tuple(labels0.shape[1:]) != (h, w):
         raise ValueError(f"propagate: labels0 must be [K, {h}, {w}] to match the features [C={C}, {h}, {w}], "
                          f"got {tuple(labels0.shape) if torch.is_tensor(labels0) else type(labels0).__name__}")
-    K = labels0.shape[0]
+    K, N = labels0.shape[0], protocol.n_context
     device = get_device(device)
     workers = (torch.get_num_threads() if workers is None else int(workers)) if device.type == 'cpu' else 1
+    S = 1 + (N if T is None else min(N, max(T - 1, 0)))
+    plan = plan_propagation(C, K, h, w, protocol, device, S, max_memory_mb, tile, path, max_chunk_mb, workers)
     if workers > 1:                                    # coarse-grained threads: no per-op barriers between cores
         from concurrent.futures import ThreadPoolExecutor
         threads = torch.get_num_threads()
@@ -323,98 +451,160 @@ def propagate(feats, labels0: torch.Tensor, protocol: PropagationProtocol | None
         torch.set_num_threads(1)
         try:
             with ThreadPoolExecutor(workers) as pool:
-                return _propagate(pulled_with_all_threads(frames), f0, T, labels0, protocol, device, tile,
-                                  max_chunk_mb, progress, callback, pool)
+                return _propagate(pulled_with_all_threads(frames), f0, T, labels0, protocol, device, plan, S,
+                                  progress, callback, pool)
         finally: torch.set_num_threads(threads)
-    return _propagate(frames, f0, T, labels0, protocol, device, tile, max_chunk_mb, progress, callback, None)
+    return _propagate(frames, f0, T, labels0, protocol, device, plan, S, progress, callback, None)
 
-def _propagate(frames, f0, T, labels0, protocol, device, tile, max_chunk_mb, progress, callback, pool):
+def _context_counts(n: int, protocol: PropagationProtocol, S: int) -> tuple[list[int], int]:
+    "Multiplicity of each ring slot in frame `n`'s windowed context, and of the unrestricted first frame."
+    N = protocol.n_context
+    counts, dense_count = [0] * S, 0
+    for f, c, r in context_frames(n, protocol):
+        if r: counts[0 if f == 0 else 1 + (f - 1) % N] += c
+        else: dense_count += c                                   # only the first frame can be unrestricted
+    return counts, dense_count
+
+def _tiled_predictor(ring: _Ring, q: torch.Tensor, tiles: _Tiles, plan: PropagationPlan, protocol, counts,
+                     dense_count: int, pred: torch.Tensor, window: torch.Tensor, col_bias: torch.Tensor, device):
+    "`work(ty, t0)`: predict tiles `t0 … t0+group` of tile row `ty` of the target frame into `pred` `[n_ty, n_tx, Qt, K]`."
+    h, w, R, by, bx, m, nb, nbk = tiles.h, tiles.w, tiles.R, tiles.by, tiles.bx, tiles.m, tiles.nb, ring.nbk
+    k, Qt = protocol.topk, q.shape[2]
+    active = [s for s, c in enumerate(counts) if c]
+    nS = max(active) + 1 if active else 0                        # the active slots are 0 … nS-1 (zeros: dropped)
+    mult = torch.tensor(counts[:nS], device=device).clamp(max=k)
+    n_rep, all_active = min(k, max(counts[:nS], default=0)), all(counts[:nS])
+    partial = w % bx != 0                                        # the last key block has columns off the map
+    first_bias = None
+    if dense_count and partial:                                  # CRW's whole first frame: the padding is -inf
+        col = (torch.arange(nbk, device=device).repeat_interleave(h * bx) * bx
+               + torch.arange(bx, device=device).repeat(nbk * h))                # [nbk*h*bx]: column of each key
+        first_bias = torch.where(col < w, 0., float('-inf'))
+    def work(ty: int, t0: int):
+        with torch.inference_mode():
+            t1 = min(tiles.n_tx, t0 + plan.group); gg = t1 - t0
+            qg = q[ty, t0:t1]                                                    # [gg, Qt, C]
+            vals, ids, a0, Nb = [], [], 0, 0
+            if nS:
+                a0, a1 = tiles.rows(ty)                                          # halo rows on the map
+                y0, Hr = ty * by - R + a0, a1 - a0
+                Nb = Hr * bx                                                     # keys of one block of the halo
+                L = nS * nb * Nb                                                 # candidates of a query
+                logits = torch.empty(gg, Qt, L, device=device)                  # id (s·nb + jj)·Nb + row·bx + col
+                l5 = logits.view(gg, Qt, nS, nb, Nb)
+                for jj in range(nb):                   # block j = tile - m + jj: tiles u0 … u1 have it on the map
+                    u0, u1 = max(t0, m - jj), min(t1, nbk + m - jj)
+                    if u0 > t0: l5[:u0 - t0, :, :, jj] = float('-inf')
+                    if u1 < t1: l5[max(u1, t0) - t0:, :, :, jj] = float('-inf')
+                    if u0 >= u1: continue
+                    j0 = u0 - m + jj
+                    for s in range(nS):                # rows y0 … y0+Hr of each block: contiguous [Nb, C] views
+                        keys = ring.keys[s, j0:j0 + u1 - u0, y0:y0 + Hr].reshape(u1 - u0, Nb, -1)
+                        torch.bmm(qg[u0 - t0:u1 - t0], keys.transpose(1, 2), out=l5[u0 - t0:u1 - t0, :, s, jj])
+                lw = logits.view(gg, Qt, nS, nb, Hr, bx)
+                lw += window[None, :, None, :, a0:a1]                            # the window: -inf outside
+                if partial: lw += col_bias[t0:t1, None, None, :, None, :]       # key columns off the map: -inf
+                v, i = logits.topk(min(k, L), dim=-1)                            # [gg, Qt, kk]: joint over slots
+                del logits, l5, lw
+                mc = mult[i // (nb * Nb)]                                        # a slot counted c times competes
+                for r in range(n_rep):                                           # with c copies (0: dropped)
+                    vals.append(v if r == 0 and all_active else torch.where(mc > r, v, float('-inf')))
+                    ids.append(i)
+            if dense_count:                                                      # CRW: the whole first frame
+                prod = qg.reshape(-1, qg.shape[-1]) @ ring.flat_keys(0).T         # [gg*Qt, nbk*h*bx]
+                if first_bias is not None: prod += first_bias
+                v, p = prod.topk(min(k, h * w), dim=-1)
+                del prod
+                for _ in range(min(dense_count, k)):
+                    vals.append(v.view(gg, Qt, -1)); ids.append(p.view(gg, Qt, -1) + nS * nb * Nb)
+            top, sel = _merge_topk(vals, ids, k)                                  # [gg, Qt, k]: the joint top-k
+            flat = torch.zeros_like(sel)                                          # → index into the label ring
+            if nS:
+                blk, r = sel // Nb, sel % Nb
+                s_, jj = (blk // nb).clamp(max=nS - 1), blk % nb
+                y = (y0 + r // bx).clamp(0, h - 1)         # winners lie on the map; the clamps only guard padded
+                x = ((torch.arange(t0, t1, device=device)[:, None, None] - m + jj) * bx + r % bx).clamp(0, w - 1)
+                flat = (s_ * h + y) * w + x                                       # queries, cropped later
+            if dense_count:
+                flat = torch.where(sel >= nS * nb * Nb, ring.flat_to_map((sel - nS * nb * Nb).clamp(min=0)), flat)
+            lab = ring.labels.view(-1, ring.labels.shape[-1])[flat]              # [gg, Qt, k, K]
+            pred[ty, t0:t1] = torch.einsum('gqk,gqkc->gqc', top.softmax(-1), lab)
+    units = [(ty, t0) for ty in range(tiles.n_ty) for t0 in range(0, tiles.n_tx, plan.group)]
+    return work, units
+
+def _dense_predictor(ring: _Ring, q: torch.Tensor, h: int, w: int, plan: PropagationPlan, protocol, counts,
+                     dense_count: int, pred: torch.Tensor, device):
+    "`work(c0)`: predict queries `c0 … c0+group` (flat positions) of the target frame into `pred` `[hw, K]`."
+    k, hw = protocol.topk, h * w
+    active = [s for s, c in enumerate(counts) if c]
+    nS = max(active) + 1 if active else 0
+    mult = torch.tensor(counts[:nS], device=device).clamp(max=k)
+    yy, xx = torch.arange(h, device=device), torch.arange(w, device=device)
+    zero, ninf = torch.tensor(0., device=device), torch.tensor(float('-inf'), device=device)
+    def work(c0: int):
+        with torch.inference_mode():
+            c1 = min(hw, c0 + plan.group)
+            qc = q[c0:c1]                                                        # [q, C]
+            vals, ids = [], []
+            logits = torch.empty(c1 - c0, hw, device=device)                     # [q, hw], reused for every slot
+            if nS:
+                p = torch.arange(c0, c1, device=device)
+                dy, dx = yy[None, :, None] - (p // w)[:, None, None], xx[None, None, :] - (p % w)[:, None, None]
+                bias = torch.where(protocol.in_window(dy, dx), zero, ninf).view(c1 - c0, hw)   # [q, hw]
+                vs, is_ = [], []
+                for s in range(nS):
+                    torch.matmul(qc, ring.flat_keys(s).T, out=logits)
+                    logits += bias
+                    v, i = logits.topk(min(k, hw), dim=-1)                       # [q, kk]
+                    vs.append(v); is_.append(i + s * hw)
+                v, i = _repeat_slots(torch.stack(vs, 1), torch.stack(is_, 1), mult)    # [q, Σmult·kk]
+                vals.append(v); ids.append(i)
+            if dense_count:
+                torch.matmul(qc, ring.flat_keys(0).T, out=logits)
+                v, i = logits.topk(min(k, hw), dim=-1)
+                for _ in range(min(dense_count, k)): vals.append(v); ids.append(i)   # slot 0 = frame 0: same ids
+            top, sel = _merge_topk(vals, ids, k)                                  # [q, k]
+            lab = ring.labels.view(-1, ring.labels.shape[-1])[sel]               # [q, k, K]
+            pred[c0:c1] = torch.einsum('qk,qkc->qc', top.softmax(-1), lab)
+    return work, [(c0,) for c0 in range(0, hw, plan.group)]
+
+def _propagate(frames, f0, T, labels0, protocol, device, plan, S, progress, callback, pool):
     C, h, w = f0.shape
-    K = labels0.shape[0]
+    K, N = labels0.shape[0], protocol.n_context
     outs = [labels0.float().cpu()]
     if callback: callback(0, outs[0])
-    R, k, N = protocol.halo, protocol.topk, protocol.n_context
-    by, bx = (tile, tile) if isinstance(tile, int) else (tile or default_tile(R))
-    S = 1 + (N if T is None else min(N, max(T - 1, 0)))
-    slot = lambda f: 0 if f == 0 else 1 + (f - 1) % N
-    ring = _Ring(S, C, K, h, w, R, by, bx, device)
-    Qt, Hb, Wb, n_ty, n_tx, Hp, Wp = by * bx, ring.Hb, ring.Wb, ring.n_ty, ring.n_tx, ring.Hp, ring.Wp
-    Nt = Hb * Wb
-    window, col_bias = _tile_bias(ring, protocol, device)
-    bias = _bias_source(ring, window, col_bias, max_chunk_mb * 2**20)
+    ring = _Ring(S, C, K, h, w, plan.tile[1], device)                # dense path: one block, the whole map
     ring.put(0, f0.to(device), labels0.to(device).float())
-    first = None                                                   # unrestricted first frame: dense keys [hw, C]
-    if not protocol.restrict_first: first = F.normalize(f0.to(device).float(), dim=0).flatten(1).T
-    tx_all = torch.arange(n_tx, device=device)
-    ninf = torch.tensor(float('-inf'), device=device)
+    if plan.path == 'tiled':
+        tiles = _Tiles(h, w, protocol.halo, *plan.tile)
+        window, col_bias = _tile_bias(tiles, protocol, device)
     if progress:
         from tqdm.auto import tqdm
         frames = tqdm(frames, desc='propagate', unit='frame', leave=False, initial=1, total=T)
     for n, fn in enumerate(frames, start=1):
         fn = _check_frame(fn, n, (C, h, w), 'propagate').to(device)
-        counts = [0] * S
-        dense_count = 0
-        for f, c, r in context_frames(n, protocol):
-            if r: counts[slot(f)] += c
-            else: dense_count += c                                 # only the first frame can be unrestricted
-        active = [s for s in range(S) if counts[s]]
-        s0, s1 = (min(active), max(active) + 1) if active else (0, 0)
-        nS = s1 - s0
-        mult = torch.tensor(counts[s0:s1], device=device).clamp(max=k)       # multiplicity of each slot
-        n_rep = int(mult.max()) if nS else 0
-        g = max(1, min(n_tx, int(max_chunk_mb * 2**20 // max(1, nS * Qt * Nt * 4))))
-        if pool is not None: g = min(g, math.ceil(n_tx / 2))                  # at least two work units per tile row
-        # queries: normalised, divided by tau, padded to whole tiles, laid out [n_ty, n_tx, Qt, C]
-        q = F.normalize(fn.float(), dim=0) / protocol.temperature
-        q = F.pad(q, (0, n_tx * bx - w, 0, n_ty * by - h))
-        q = q.view(C, n_ty, by, n_tx, bx).permute(1, 3, 2, 4, 0).reshape(n_ty, n_tx, Qt, C)
-        pred = torch.empty(n_ty, n_tx, Qt, K, device=device)
-        def work(ty: int, t0: int):
-            "Predict the tiles t0 … t0+g of tile row ty into `pred`."
-            with torch.inference_mode(): _work(ty, t0)
-        def _work(ty: int, t0: int):
-            t1 = min(n_tx, t0 + g); gg = t1 - t0
-            qg = q[ty, t0:t1]                                                    # [gg, Qt, C]
-            vals, ids = [], []                    # candidates: id = slot * Nr + halo index, or nS * Nr + position
-            a0, Nr = 0, 0
-            if nS:
-                a0, a1 = _tile_rows(ring, ty)                                    # halo rows on the map
-                Nr = (a1 - a0) * Wb
-                keys = ring.keys[s0:s1, t0:t1, ty * by + a0: ty * by + a1]       # [nS, gg, a1-a0, Wb, C] (a view)
-                logits = torch.empty(gg, Qt, nS * Nr, device=device)            # all slots side by side
-                for s in range(nS):             # (bmm's `out=` into a strided slice takes a slow path: copy)
-                    logits[:, :, s * Nr:(s + 1) * Nr] = torch.bmm(qg, keys[s].reshape(gg, Nr, C).transpose(1, 2))
-                lv = logits.view(gg, Qt, nS, Nr)
-                lv += bias(ty, t0, t1)[:, :, None, :]                            # window and map border: -inf
-                for s in range(nS):
-                    if counts[s0 + s] == 0: lv[:, :, s] = float('-inf')
-                v, i = logits.topk(min(k, nS * Nr), dim=-1)                      # [gg, Qt, k]: joint over slots
-                del logits, lv
-                m = mult[i // Nr]                                                # a frame counted c times
-                for r in range(n_rep):                                           # competes with c copies
-                    vals.append(v if r == 0 else torch.where(m > r, v, ninf)); ids.append(i)
-            if dense_count:
-                v, p = (qg.reshape(gg * Qt, C) @ first.T).topk(min(k, h * w), dim=-1)   # [gg*Qt, k]
-                v, p = v.view(gg, Qt, -1), p.view(gg, Qt, -1) + nS * Nr
-                for _ in range(min(dense_count, k)): vals.append(v); ids.append(p)
-            top, sel = _merge_topk(vals, ids, k)                                  # [gg, Qt, k]
-            # decode the winners into flat indices of the padded label ring [S, Hp, Wp, K]
-            if nS:
-                s_, loc = sel // Nr + s0, sel % Nr
-                flat = (s_ * Hp + ty * by + a0 + loc // Wb) * Wp + tx_all[t0:t1, None, None] * bx + loc % Wb
-            else: flat = torch.zeros_like(sel)
-            if dense_count:
-                pos = (sel - nS * Nr).clamp(min=0)
-                flat = torch.where(sel >= nS * Nr, (pos // w + R) * Wp + pos % w + R, flat)   # slot 0 = frame 0
-            lab = ring.labels.view(-1, K)[flat]                                   # [gg, Qt, k, K]
-            pred[ty, t0:t1] = torch.einsum('gqk,gqkc->gqc', top.softmax(-1), lab)
-        units = [(ty, t0) for ty in range(n_ty) for t0 in range(0, n_tx, g)]
+        counts, dense_count = _context_counts(n, protocol, S)
+        q = F.normalize(fn.float(), dim=0) / protocol.temperature              # [C, h, w]: cos / tau
+        if plan.path == 'tiled':
+            by, bx, n_ty, n_tx = tiles.by, tiles.bx, tiles.n_ty, tiles.n_tx
+            q = F.pad(q, (0, n_tx * bx - w, 0, n_ty * by - h))                  # whole tiles: [n_ty, n_tx, Qt, C]
+            q = q.view(C, n_ty, by, n_tx, bx).permute(1, 3, 2, 4, 0).reshape(n_ty, n_tx, by * bx, C)
+            pred = torch.empty(n_ty, n_tx, by * bx, K, device=device)
+            work, units = _tiled_predictor(ring, q, tiles, plan, protocol, counts, dense_count, pred, window,
+                                           col_bias, device)
+        else:
+            q = q.flatten(1).T.contiguous()                                      # [hw, C]
+            pred = torch.empty(h * w, K, device=device)
+            work, units = _dense_predictor(ring, q, h, w, plan, protocol, counts, dense_count, pred, device)
         if pool is None:
             for u in units: work(*u)
         else: list(pool.map(lambda u: work(*u), units))
-        pred = pred.view(n_ty, n_tx, by, bx, K).permute(4, 0, 2, 1, 3).reshape(K, n_ty * by, n_tx * bx)[:, :h, :w]
+        del q
+        if plan.path == 'tiled':
+            pred = pred.view(n_ty, n_tx, by, bx, K).permute(4, 0, 2, 1, 3).reshape(K, n_ty * by, n_tx * bx)[:, :h, :w]
+        else: pred = pred.T.reshape(K, h, w)
         outs.append(pred.cpu())
-        if N > 0 and (T is None or n < T - 1): ring.put(slot(n), fn, pred)
+        if N > 0 and (T is None or n < T - 1): ring.put(1 + (n - 1) % N, fn, pred)
         if callback: callback(n, outs[-1])
     return torch.stack(outs)
 
