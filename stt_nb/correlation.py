@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['global_correlation', 'global_affinity', 'offsets', 'window_valid_mask', 'correlation_volume', 'local_affinity',
-           'dense_square_window_mask', 'dense_local_affinity', 'local_to_dense', 'reconstruct', 'plot_window_affinity']
+__all__ = ['AFFINITY_IMPLS', 'global_correlation', 'global_affinity', 'offsets', 'window_valid_mask', 'choose_affinity_impl',
+           'window_from_dense', 'correlation_volume', 'local_affinity', 'dense_square_window_mask',
+           'dense_local_affinity', 'local_to_dense', 'reconstruct', 'plot_window_affinity']
 
 # %% ../nbs/02_correlation.ipynb #d1563c90
 def _check_maps(ft: torch.Tensor, fr: torch.Tensor, name: str, same_size: bool = False):
@@ -60,6 +61,26 @@ def window_valid_mask(h: int, w: int, radius: int, device: torch.device | str = 
     if radius < 0: raise ValueError(f"radius must be >= 0, got {radius}")
     return _valid_mask(int(h), int(w), int(radius), torch.device(device))
 
+# %% ../nbs/02_correlation.ipynb #fd715e4a
+AFFINITY_IMPLS = ('auto', 'windowed', 'dense')
+
+def choose_affinity_impl(impl: str, B: int, h: int, w: int, device: torch.device | str = 'cpu',
+                         max_dense_mb: float = 4096) -> str:
+    "'windowed' or 'dense' for `impl` ('auto': dense on CUDA when 3 `[B, hw, hw]` float maps fit `max_dense_mb`)."
+    if impl not in AFFINITY_IMPLS: raise ValueError(f"unknown affinity implementation {impl!r}; valid: {list(AFFINITY_IMPLS)}")
+    if impl != 'auto': return impl
+    fits = 3 * B * (h * w) ** 2 * 4 <= max_dense_mb * 2**20     # products, their gradient, the gathered window
+    return 'dense' if torch.device(device).type == 'cuda' and fits else 'windowed'
+
+def window_from_dense(dense: torch.Tensor, h: int, w: int, radius: int) -> torch.Tensor:
+    "The window entries `[B, (2R+1)^2, h, w]` of a dense `[B, h*w, h*w]` map (entries off the map: arbitrary, mask them)."
+    d = torch.tensor(offsets(radius), device=dense.device)                        # [K^2, 2]
+    y, x = torch.meshgrid(torch.arange(h, device=dense.device), torch.arange(w, device=dense.device), indexing='ij')
+    idx = ((y[None] + d[:, 0, None, None]).clamp(0, h - 1) * w
+           + (x[None] + d[:, 1, None, None]).clamp(0, w - 1)).flatten(1).T        # [h*w, K^2]
+    out = dense.gather(2, idx.expand(dense.shape[0], -1, -1))                     # [B, h*w, K^2]
+    return out.transpose(1, 2).reshape(dense.shape[0], -1, h, w)
+
 # %% ../nbs/02_correlation.ipynb #8fb967a7
 def _row_band(rows: torch.Tensor, radius: int) -> torch.Tensor:
     "From `[..., w, w]` row-to-row products take the band `[..., w, 2R+1]` of entries `(x, x + dx)`, 0 off the map."
@@ -69,11 +90,15 @@ def _row_band(rows: torch.Tensor, radius: int) -> torch.Tensor:
     flat = F.pad(padded.flatten(-2), (0, w))                         # [..., w*(w+2R+1)]
     return flat.unflatten(-1, (w, w + 2 * radius + 1))[..., :K]     # [..., w, K]
 
-def correlation_volume(ft: torch.Tensor, fr: torch.Tensor, radius: int) -> torch.Tensor:
+def correlation_volume(ft: torch.Tensor, fr: torch.Tensor, radius: int, impl: str = 'auto',
+                       max_dense_mb: float = 4096) -> torch.Tensor:
     "Raw dot products `[B, (2R+1)^2, h, w]` of each target position with the reference at every offset (zero outside)."
     _check_maps(ft, fr, 'correlation_volume', same_size=True)
     if radius < 0: raise ValueError(f"radius must be >= 0, got {radius}")
     B, C, h, w = ft.shape
+    if choose_affinity_impl(impl, B, h, w, ft.device, max_dense_mb) == 'dense':
+        dense = torch.bmm(ft.flatten(2).transpose(1, 2), fr.flatten(2))          # [B, hw, hw]: all pairs
+        return window_from_dense(dense, h, w, radius).masked_fill(~window_valid_mask(h, w, radius, ft.device), 0.)
     K, N = 2 * radius + 1, B * h
     q = ft.permute(0, 2, 3, 1).reshape(N, w, C)              # [B*h, w, C]: one matrix per image row
     r = fr.permute(0, 2, 1, 3).reshape(N, C, w)              # [B*h, C, w]
@@ -98,11 +123,11 @@ def correlation_volume(ft: torch.Tensor, fr: torch.Tensor, radius: int) -> torch
 
 # %% ../nbs/02_correlation.ipynb #93d10d3d
 def local_affinity(ft: torch.Tensor, fr: torch.Tensor, radius: int, temperature: float | None = None,
-                   l2norm: bool = False) -> torch.Tensor:
+                   l2norm: bool = False, impl: str = 'auto', max_dense_mb: float = 4096) -> torch.Tensor:
     "Windowed affinity `[B, (2R+1)^2, h, w]`: softmax over the square window of radius `radius`, 0 off the map."
     _check_maps(ft, fr, 'local_affinity', same_size=True)
     ft, fr, scale = _prepare(ft, fr, temperature, l2norm)
-    logits = correlation_volume(ft, fr, radius).div_(scale)  # [B, K^2, h, w]
+    logits = correlation_volume(ft, fr, radius, impl, max_dense_mb).div_(scale)   # [B, K^2, h, w]
     logits.masked_fill_(~window_valid_mask(*ft.shape[-2:], radius, ft.device), float('-inf'))
     if logits.requires_grad: return logits.softmax(1)
     logits.sub_(logits.amax(1, keepdim=True)).exp_()          # in place: no second copy when no grad is needed

@@ -83,10 +83,10 @@ def local_distillation(coarse: torch.Tensor, target: torch.Tensor, weights: torc
     return num / (den + 1e-12)
 
 # %% ../nbs/12_distillation.ipynb #69ff253e
-def uncertainty_score(ft: torch.Tensor, fr: torch.Tensor, radius: int = 6) -> torch.Tensor:
+def uncertainty_score(ft: torch.Tensor, fr: torch.Tensor, radius: int = 6, impl: str = 'auto') -> torch.Tensor:
     "u = Σ_d −log(softmax_d(raw dot products) + 1e-12) over all (2R+1)² displacements (zeros off the map): `[B, h, w]`."
     with torch.no_grad():
-        c = correlation_volume(ft.detach().float(), fr.detach().float(), radius)   # [B, (2R+1)^2, h, w]
+        c = correlation_volume(ft.detach().float(), fr.detach().float(), radius, impl)   # [B, (2R+1)^2, h, w]
         return -(c.softmax(1) + 1e-12).log().sum(1)
 
 # %% ../nbs/12_distillation.ipynb #03d45c36
@@ -121,7 +121,7 @@ def select_queries(score: torch.Tensor, ratio: float = 0.7,
 # %% ../nbs/12_distillation.ipynb #c55c8b1b
 def local_distillation_terms(fine_affinity: torch.Tensor, coarse_affinity: torch.Tensor, ft: torch.Tensor,
                              fr: torch.Tensor, fine_radius: int = 12, score_radius: int = 6, ratio: float = 0.7,
-                             mode: str = 'release') -> dict[str, torch.Tensor]:
+                             mode: str = 'release', impl: str = 'auto') -> dict[str, torch.Tensor]:
     """{'local': L_loc, 'local_kept': fraction of distilled queries} from the fine affinity `[B, (2R0+1)², 2h, 2w]`,
     the coarse affinity `[B, (2R1+1)², h, w]` and the coarse features `ft`, `fr` `[B, C, h, w]` (for the score)."""
     target = pool_affinity(fine_affinity.detach(), fine_radius)       # [B, (2r+1)^2, h, w], stop-gradient
@@ -129,7 +129,7 @@ def local_distillation_terms(fine_affinity: torch.Tensor, coarse_affinity: torch
         raise ValueError(f"local_distillation_terms: pooled fine affinity {tuple(target.shape)} does not match the "
                          f"coarse affinity {tuple(coarse_affinity.shape)} (fine radius {fine_radius} pools to "
                          f"radius {fine_radius // 2}; the fine map must be twice the coarse map)")
-    weights = select_queries(uncertainty_score(ft, fr, score_radius), ratio, mode)   # [B, h, w]
+    weights = select_queries(uncertainty_score(ft, fr, score_radius, impl), ratio, mode)   # [B, h, w]
     return {'local': local_distillation(coarse_affinity.float(), target.float(), weights),
             'local_kept': weights.mean().detach()}
 

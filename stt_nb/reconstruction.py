@@ -51,9 +51,9 @@ def _level_stride(size: tuple[int, int], hw: tuple[int, int], level: Level) -> i
     return s
 
 def reconstruct_level(ft: torch.Tensor, fr: torch.Tensor, ref_channel: torch.Tensor, radius: int,
-                      stride: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                      stride: int | None = None, impl: str = 'auto') -> tuple[torch.Tensor, torch.Tensor]:
     """Reconstruct the target's channel from `ref_channel` `[B, D, H, W]` through the windowed affinity of target and
-    reference features `[B, C, h, w]` (softmax(dot/√C) over radius `radius`). Returns the full-resolution
+    reference features `[B, C, h, w]` (softmax(dot/√C) over radius `radius`; `impl`: see `local_affinity`). Returns the full-resolution
     reconstruction `[B, D, H, W]` (bilinear, align_corners=False) and the affinity `[B, (2R+1)², h, w]`."""
     if ref_channel.ndim != 4 or ref_channel.shape[0] != ft.shape[0]:
         raise ValueError(f"reconstruct_level: ref_channel must be [B, D, H, W] with B={ft.shape[0]}, "
@@ -64,7 +64,7 @@ def reconstruct_level(ft: torch.Tensor, fr: torch.Tensor, ref_channel: torch.Ten
     if g.shape[-2:] != ft.shape[-2:]:
         raise ValueError(f"reconstruct_level: stride {s} samples a {tuple(g.shape[-2:])} map from the "
                          f"{H}x{W} channel, but the features are {tuple(ft.shape[-2:])}")
-    aff = local_affinity(ft, fr, radius)                           # [B, (2R+1)^2, h, w], softmax(dot/√C)
+    aff = local_affinity(ft, fr, radius, impl=impl)                # [B, (2R+1)^2, h, w], softmax(dot/√C)
     rec = reconstruct(aff, g)                                      # [B, D, h, w]
     rec = F.interpolate(rec, size=(H, W), mode='bilinear', align_corners=False)   # [B, D, H, W]
     return rec, aff
@@ -79,7 +79,8 @@ class ReconstructionOutput:
 
 def reconstruction_losses(feats_t: Sequence[torch.Tensor], feats_r: Sequence[torch.Tensor],
                           ref_channel: torch.Tensor, tgt_channel: torch.Tensor,
-                          levels: Sequence[Level] = RELEASE_LEVELS, scale: float = 20.0) -> ReconstructionOutput:
+                          levels: Sequence[Level] = RELEASE_LEVELS, scale: float = 20.0,
+                          impl: str = 'auto') -> ReconstructionOutput:
     """L_rec of each level: target features `feats_t[k]` and reference features `feats_r[k]` `[B, C_k, h_k, w_k]`,
     channels `[B, D, H, W]` of the reference (source) and target (ground truth), in normalised Lab units."""
     if not (len(feats_t) == len(feats_r) == len(levels)):
@@ -91,7 +92,7 @@ def reconstruction_losses(feats_t: Sequence[torch.Tensor], feats_r: Sequence[tor
     out = ReconstructionOutput()
     for ft, fr, lv in zip(feats_t, feats_r, levels):
         s = _level_stride(tuple(ref_channel.shape[-2:]), tuple(ft.shape[-2:]), lv)
-        rec, aff = reconstruct_level(ft, fr, ref_channel, lv.radius, s)
+        rec, aff = reconstruct_level(ft, fr, ref_channel, lv.radius, s, impl)
         out.terms[f'rec_{lv.name}'] = scaled_smooth_l1(rec.float(), tgt_channel.float(), scale)
         out.affinities[lv.name], out.reconstructions[lv.name] = aff, rec
     return out

@@ -20,6 +20,7 @@ from .backbone import (PRESETS, RESNET_CHANNELS, ResNetBackbone, backbone_state_
                              export_backbone, load_backbone_weights)
 from .data import FramePairDataset
 from .embedded import cache_dir, embedded_videos
+from .correlation import AFFINITY_IMPLS
 from .reconstruction import Level, reconstruction_losses
 from .distillation import SELECTION_MODES, global_distillation, local_distillation_terms
 
@@ -52,6 +53,8 @@ class STTLossConfig:
     global_weight: float = 50.0        # global correlation distillation [release]; 0 switches it (and the teacher) off
     selection: Literal['release', 'flattened', 'none', 'release_soft'] = 'release'   # see stt_nb.distillation
     selection_ratio: float = 0.7       # T [release]; research configs also tried 0.3, 0.5, 0.6 and -1 (= 'none')
+    affinity: Literal['auto', 'windowed', 'dense'] = 'auto'   # windowed-affinity kernels (stt_nb.correlation):
+                                       # 'auto' = dense on CUDA when it fits 4 GiB, windowed on CPU; same values
 
 def check_stt_config(model: StudentTeacherConfig, loss: STTLossConfig) -> None:
     "Raise `ConfigError` naming the key of an invalid or inconsistent `model.*` / `loss.*` value."
@@ -66,6 +69,7 @@ def check_stt_config(model: StudentTeacherConfig, loss: STTLossConfig) -> None:
               ('loss.local_weight', loss.local_weight >= 0, '>= 0'),
               ('loss.global_weight', loss.global_weight >= 0, '>= 0'),
               ('loss.selection', loss.selection in SELECTION_MODES, f"one of {list(SELECTION_MODES)}"),
+              ('loss.affinity', loss.affinity in AFFINITY_IMPLS, f"one of {list(AFFINITY_IMPLS)}"),
               ('loss.selection_ratio', 0 < loss.selection_ratio <= 1 or loss.selection in ('none', 'release_soft'),
                'in (0, 1]')]
     for key, ok, want in checks:
@@ -167,12 +171,12 @@ class STT(nn.Module):
             names = (['layer2'] if self.use_fine else []) + ['layer3']
             levels = self.levels if self.use_fine else self.levels[1:]
             rec = reconstruction_losses([tgt[n].float() for n in names], [ref[n].float() for n in names],
-                                        ref_c, tgt_c, levels, L.rec_scale)
+                                        ref_c, tgt_c, levels, L.rec_scale, L.affinity)
             terms.update(rec.terms)
             if L.local_weight > 0:
                 terms.update(local_distillation_terms(rec.affinities['s4'], rec.affinities['s8'], tgt['layer3'].float(),
                                                       ref['layer3'].float(), L.radii[0], L.radii[1],
-                                                      L.selection_ratio, L.selection))
+                                                      L.selection_ratio, L.selection, L.affinity))
             if self.use_global:
                 with torch.no_grad():
                     t_in = rgb if self.model_cfg.teacher_input == 'rgb' else lab          # full colour, no dropout
