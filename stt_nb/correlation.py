@@ -61,7 +61,7 @@ def window_valid_mask(h: int, w: int, radius: int, device: torch.device | str = 
     if radius < 0: raise ValueError(f"radius must be >= 0, got {radius}")
     return _valid_mask(int(h), int(w), int(radius), torch.device(device))
 
-# %% ../nbs/02_correlation.ipynb #fd715e4a
+# %% ../nbs/02_correlation.ipynb #8c016eb1
 AFFINITY_IMPLS = ('auto', 'windowed', 'dense')
 
 def choose_affinity_impl(impl: str, B: int, h: int, w: int, device: torch.device | str = 'cpu',

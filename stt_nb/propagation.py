@@ -568,6 +568,29 @@ def _dense_predictor(ring: _Ring, q: torch.Tensor, h: int, w: int, plan: Propaga
             pred[c0:c1] = torch.einsum('qk,qkc->qc', top.softmax(-1), lab)
     return work, [(c0,) for c0 in range(0, hw, plan.group)]
 
+def _target_work(ring: _Ring, fn: torch.Tensor, n: int, protocol: PropagationProtocol, plan: PropagationPlan,
+                 S: int, bias, device):
+    "The work units of target frame `n` (features `fn` `[C, h, w]`) and `finish()` → its soft labels `[K, h, w]`."
+    C, h, w = fn.shape
+    K = ring.labels.shape[-1]
+    counts, dense_count = _context_counts(n, protocol, S)
+    q = F.normalize(fn.float(), dim=0) / protocol.temperature                  # [C, h, w]: cos / tau
+    if plan.path == 'tiled':
+        tiles, window, col_bias = bias
+        by, bx, n_ty, n_tx = tiles.by, tiles.bx, tiles.n_ty, tiles.n_tx
+        q = F.pad(q, (0, n_tx * bx - w, 0, n_ty * by - h))                      # whole tiles: [n_ty, n_tx, Qt, C]
+        q = q.view(C, n_ty, by, n_tx, bx).permute(1, 3, 2, 4, 0).reshape(n_ty, n_tx, by * bx, C)
+        pred = torch.empty(n_ty, n_tx, by * bx, K, device=device)
+        work, units = _tiled_predictor(ring, q, tiles, plan, protocol, counts, dense_count, pred, window,
+                                       col_bias, device)
+        finish = lambda: pred.view(n_ty, n_tx, by, bx, K).permute(4, 0, 2, 1, 3).reshape(K, n_ty * by, n_tx * bx)[:, :h, :w]
+    else:
+        q = q.flatten(1).T.contiguous()                                          # [hw, C]
+        pred = torch.empty(h * w, K, device=device)
+        work, units = _dense_predictor(ring, q, h, w, plan, protocol, counts, dense_count, pred, device)
+        finish = lambda: pred.T.reshape(K, h, w)
+    return work, units, finish
+
 def _propagate(frames, f0, T, labels0, protocol, device, plan, S, progress, callback, pool):
     C, h, w = f0.shape
     K, N = labels0.shape[0], protocol.n_context
@@ -575,37 +598,24 @@ def _propagate(frames, f0, T, labels0, protocol, device, plan, S, progress, call
     if callback: callback(0, outs[0])
     ring = _Ring(S, C, K, h, w, plan.tile[1], device)                # dense path: one block, the whole map
     ring.put(0, f0.to(device), labels0.to(device).float())
+    bias = None
     if plan.path == 'tiled':
         tiles = _Tiles(h, w, protocol.halo, *plan.tile)
-        window, col_bias = _tile_bias(tiles, protocol, device)
+        bias = (tiles, *_tile_bias(tiles, protocol, device))
     if progress:
         from tqdm.auto import tqdm
         frames = tqdm(frames, desc='propagate', unit='frame', leave=False, initial=1, total=T)
     for n, fn in enumerate(frames, start=1):
         fn = _check_frame(fn, n, (C, h, w), 'propagate').to(device)
-        counts, dense_count = _context_counts(n, protocol, S)
-        q = F.normalize(fn.float(), dim=0) / protocol.temperature              # [C, h, w]: cos / tau
-        if plan.path == 'tiled':
-            by, bx, n_ty, n_tx = tiles.by, tiles.bx, tiles.n_ty, tiles.n_tx
-            q = F.pad(q, (0, n_tx * bx - w, 0, n_ty * by - h))                  # whole tiles: [n_ty, n_tx, Qt, C]
-            q = q.view(C, n_ty, by, n_tx, bx).permute(1, 3, 2, 4, 0).reshape(n_ty, n_tx, by * bx, C)
-            pred = torch.empty(n_ty, n_tx, by * bx, K, device=device)
-            work, units = _tiled_predictor(ring, q, tiles, plan, protocol, counts, dense_count, pred, window,
-                                           col_bias, device)
-        else:
-            q = q.flatten(1).T.contiguous()                                      # [hw, C]
-            pred = torch.empty(h * w, K, device=device)
-            work, units = _dense_predictor(ring, q, h, w, plan, protocol, counts, dense_count, pred, device)
+        work, units, finish = _target_work(ring, fn, n, protocol, plan, S, bias, device)
         if pool is None:
             for u in units: work(*u)
         else: list(pool.map(lambda u: work(*u), units))
-        del q
-        if plan.path == 'tiled':
-            pred = pred.view(n_ty, n_tx, by, bx, K).permute(4, 0, 2, 1, 3).reshape(K, n_ty * by, n_tx * bx)[:, :h, :w]
-        else: pred = pred.T.reshape(K, h, w)
+        pred = finish()
         outs.append(pred.cpu())
         if N > 0 and (T is None or n < T - 1): ring.put(1 + (n - 1) % N, fn, pred)
         if callback: callback(n, outs[-1])
+        del work, units, finish, pred
     return torch.stack(outs)
 
 # %% ../nbs/30_propagation.ipynb #836ea1d8
