@@ -728,7 +728,7 @@ def toy_vip(root: str | os.PathLike | None = None, n_videos: int = 3, n_frames: 
                   quality=quality)
     return _build_once('toy_vip', root, params, build, short=('height', 'seed'))
 
-# %% ../nbs/04_embedded.ipynb #3ddc9fb2
+# %% ../nbs/04_embedded.ipynb #7ece469d
 TOY_DAVIS_V2_EVAL = dict(input_size=240)   # run_eval options of the default v2 benchmark: its native 240-px height
 
 def _ease(tau: float, a: float) -> float:
@@ -997,7 +997,7 @@ def toy_davis_v2(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
                   step=step, quality=quality, window_px=win)
     return _build_once('toy_davis_v2', root, params, build, short=('height', 'seed'))
 
-# %% ../nbs/04_embedded.ipynb #da0a99b8
+# %% ../nbs/04_embedded.ipynb #d3604a2b
 def toy_oracle_features(masks: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Features of the exact-geometry oracle, `[T, K+1, h, w]` float32: at every cell of the feature `grid` = (h, w),
     the one-hot of the annotated object the geometry puts there (0 = background, which includes twins and the pillar).
