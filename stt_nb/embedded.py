@@ -17,10 +17,11 @@ from .data import DAVIS_PALETTE, load_image, load_indexed_png, save_indexed_png
 
 # %% auto #0
 __all__ = ['BUILD_FILE', 'CLIPS', 'REAL_CLIPS', 'SKIMAGE_COLOR_PHOTOS', 'SKIMAGE_GRAY_PHOTOS', 'SKLEARN_PHOTOS', 'TOY_TEXTURES',
-           'JHMDB_JOINTS', 'PUPPET_PARTS', 'cache_dir', 'atomic_dir', 'clip_paths', 'decode_clip', 'photo_paths',
-           'load_photo', 'embedded_videos', 'embedded_images', 'shape_contains', 'shape_radius', 'apply_pose',
-           'posed_mask', 'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion', 'toy_object_mask', 'overlay_mask',
-           'show_sequence', 'puppet_frame', 'puppet_mask', 'render_puppet', 'toy_jhmdb', 'toy_vip']
+           'JHMDB_JOINTS', 'PUPPET_PARTS', 'TOY_DAVIS_V2_EVAL', 'cache_dir', 'atomic_dir', 'clip_paths', 'decode_clip',
+           'photo_paths', 'load_photo', 'embedded_videos', 'embedded_images', 'shape_contains', 'shape_radius',
+           'apply_pose', 'posed_mask', 'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion', 'toy_object_mask',
+           'overlay_mask', 'show_sequence', 'puppet_frame', 'puppet_mask', 'render_puppet', 'toy_jhmdb', 'toy_vip',
+           'toy_pose_v2', 'toy_v2_mask', 'toy_davis_v2', 'toy_oracle_features', 'toy_v2_properties']
 
 # %% ../nbs/04_embedded.ipynb #dc36d2f0
 def cache_dir(*parts: str) -> Path:
@@ -726,3 +727,316 @@ def toy_vip(root: str | os.PathLike | None = None, n_videos: int = 3, n_frames: 
     params = dict(n_videos=n_videos, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips), step=step,
                   quality=quality)
     return _build_once('toy_vip', root, params, build, short=('height', 'seed'))
+
+# %% ../nbs/04_embedded.ipynb #7ece469d
+TOY_DAVIS_V2_EVAL = dict(input_size=240)   # run_eval options of the default v2 benchmark: its native 240-px height
+
+def _ease(tau: float, a: float) -> float:
+    "Progress 0→1 along a path whose speed varies as 1 - a·cos(2πτ) (a < 1: never stops, peak speed (1+a)×mean)."
+    return tau - a * math.sin(2 * math.pi * tau) / (2 * math.pi)
+
+def toy_pose_v2(motion: dict, t: int, n_frames: int) -> dict:
+    "Pose (tx, ty, angle, scale) and deformation phase at frame `t` of a v2 motion record (see the formulas above)."
+    tau = t / max(n_frames - 1, 1)
+    e, b = _ease(tau, motion['accel']), math.sin(math.pi * tau)
+    (px, py), (dx, dy), (bx, by) = motion['p0'], motion['d'], motion['bump']
+    return dict(tx=round(px + dx * e + bx * b, 4), ty=round(py + dy * e + by * b, 4),
+                angle=round(motion['theta0'] + motion['omega'] * tau, 4),
+                scale=round(motion['s0'] * motion['zoom'] ** tau, 4),
+                phase=round(motion['deform']['phase'] + 2 * math.pi * motion['deform']['cycles'] * tau, 4))
+
+def _deformed_grid(obj: dict, pose: dict, H: int, W: int):
+    "Bounding box and *material* coordinates (u', v') of the pixels near a deformed, posed object, or None."
+    shape, dfm = obj['shape'], obj['motion']['deform']
+    r0 = shape_radius(shape)
+    r = r0 * (1 + dfm['amp']) * pose['scale'] + 2
+    x0, x1 = max(0, math.floor(pose['tx'] - r)), min(W, math.ceil(pose['tx'] + r) + 1)
+    y0, y1 = max(0, math.floor(pose['ty'] - r)), min(H, math.ceil(pose['ty'] + r) + 1)
+    if x0 >= x1 or y0 >= y1: return None
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(float)
+    dx, dy = xs - pose['tx'], ys - pose['ty']
+    c, s = math.cos(pose['angle']), math.sin(pose['angle'])
+    u, v = (c * dx + s * dy) / pose['scale'], (-s * dx + c * dy) / pose['scale']
+    A, k, ph = dfm['amp'] * r0, dfm['k'] / r0, pose['phase']      # a travelling wobble in the object's own frame
+    return (y0, y1, x0, x1), u + A * np.sin(k * v + ph), v + A * np.sin(k * u + ph + 1.3)
+
+def toy_v2_mask(obj: dict, t: int, height: int, width: int) -> np.ndarray:
+    "Exact amodal mask `[height, width]` of a v2 object record (deformed shape, posed) at frame `t`."
+    m = np.zeros((height, width), bool)
+    g = _deformed_grid(obj, obj['frames'][t], height, width)
+    if g is not None:
+        (y0, y1, x0, x1), u, v = g
+        m[y0:y1, x0:x1] = shape_contains(obj['shape'], u, v)
+    return m
+
+def _paint_v2(img: np.ndarray, labels: np.ndarray, obj: dict, t: int, T: int) -> np.ndarray:
+    "Paint a v2 object (texture glued to its material coordinates, its own tint drift) in place; its mask."
+    H, W = img.shape[:2]
+    m = np.zeros((H, W), bool)
+    g = _deformed_grid(obj, obj['frames'][t], H, W)
+    if g is None: return m
+    (y0, y1, x0, x1), u, v = g
+    inside = shape_contains(obj['shape'], u, v)
+    m[y0:y1, x0:x1] = inside
+    tex = obj['texture']
+    rgb = _sample_bilinear(load_photo(tex['photo']), tex['center'][0] + tex['zoom'] * u[inside],
+                           tex['center'][1] + tex['zoom'] * v[inside])
+    rgb = rgb * np.exp(np.asarray(obj['tint'], np.float32) * t / max(T - 1, 1))   # the object's own colour drift
+    img[y0:y1, x0:x1][inside] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    labels[y0:y1, x0:x1][inside] = obj['label']
+    return m
+
+def _illuminate(img: np.ndarray, light: dict, t: int, T: int) -> np.ndarray:
+    "The scene's lighting at frame `t`: gamma and per-channel gain drifting over time, a moving spot light, flicker."
+    H, W = img.shape[:2]
+    tau = t / max(T - 1, 1)
+    x = (img.astype(np.float32) / 255) ** (light['gamma_end'] ** tau)
+    gain = np.exp(np.asarray(light['gain_end'], np.float32) * tau) * (1 + light['flicker'][t])      # [3]
+    (sx0, sy0), (sx1, sy1) = light['spot_from'], light['spot_to']
+    cx, cy = (sx0 + (sx1 - sx0) * tau) * W, (sy0 + (sy1 - sy0) * tau) * H
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    spot = 1 + light['spot_gain'] * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (light['spot_sigma'] * H) ** 2))
+    return np.clip(np.rint(255 * x * gain * spot[..., None]), 0, 255).astype(np.uint8)
+
+def _v2_motion(rng, p0, d, theta0, omega, s0, zoom, deform, accel) -> dict:
+    r = lambda x, n=3: round(float(x), n)
+    return dict(p0=[r(p0[0]), r(p0[1])], d=[r(d[0]), r(d[1])], bump=[0.0, 0.0], theta0=r(theta0, 4),
+                omega=r(omega, 4), s0=r(s0, 4), zoom=r(zoom, 4), accel=r(accel, 4), deform=deform)
+
+def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px: float) -> list[dict]:
+    "Draw one v2 sequence: two targets, a same-looking unannotated twin for each, and a large occluder in front (no validation)."
+    r_ = lambda x, n=3: round(float(x), n)
+    tex_names = [TOY_TEXTURES[j] for j in rng.permutation(len(TOY_TEXTURES))]
+    objs = []
+    xp, r1 = float(rng.uniform(0.42, 0.58)) * W, float(rng.uniform(0.15, 0.19)) * H
+    def deform(): return dict(amp=r_(rng.uniform(0.06, 0.12), 4), k=r_(rng.uniform(2.0, 3.0), 4),
+                              cycles=r_(rng.uniform(1.0, 2.5), 4), phase=r_(rng.uniform(0, 2 * np.pi), 4))
+    def accel(): return float(rng.uniform(0.3, 0.8))
+    # target 1 travels across the frame (and will be occluded)
+    side = float(rng.choice([-1.0, 1.0]))
+    x0, x1 = xp - side * rng.uniform(0.27, 0.35) * W, xp + side * rng.uniform(0.22, 0.32) * W
+    y0 = float(rng.uniform(0.38, 0.62)) * H
+    m1 = _v2_motion(rng, (x0, y0), (x1 - x0, float(rng.uniform(-0.1, 0.1)) * H), rng.uniform(-np.pi, np.pi),
+                    rng.uniform(-1.5, 1.5), 1.0, rng.uniform(0.8, 1.25), deform(), accel())
+    # target 2 travels far and grows or shrinks by 1.5-2x (scale change)
+    r2 = float(rng.uniform(0.14, 0.18)) * H
+    grow = bool(rng.random() < 0.5)
+    zoom2 = rng.uniform(1.5, 1.9) if grow else 1 / rng.uniform(1.5, 1.8)
+    ang = rng.uniform(0, 2 * np.pi)
+    d2 = np.array([math.cos(ang), 0.5 * math.sin(ang)])
+    d2 = d2 / np.hypot(*d2) * rng.uniform(0.38, 0.5) * W                     # mostly sideways: the frame is wide
+    p2 = np.array([rng.uniform(0.4, 0.6) * W, rng.uniform(0.35, 0.65) * H]) - d2 / 2
+    m2 = _v2_motion(rng, p2, d2, rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), 1.0, zoom2, deform(), accel())
+    for k, (r, m) in enumerate([(r1, m1), (r2, m2)]):
+        shape = _random_shape(rng, r)
+        tex = _random_texture(rng, shape_radius(shape) * 1.3 * max(1.0, m['zoom']), tex_names[k:k + 1])
+        tint = [r_(x, 4) for x in rng.uniform(-0.35, 0.35, 3)]
+        objs.append(dict(id=k + 1, role='target', label=k + 1, z=int(rng.integers(0, 4)), twin_of=None, shape=shape,
+                         texture=tex, tint=tint, motion=m))
+    # the occluder: a large unannotated cut-out in front of everything that sweeps across the frame against target
+    # 1's direction and passes right over it (full occlusion, then re-appearance near where it vanished)
+    tc = float(rng.uniform(0.3, 0.6))
+    pc = toy_pose_v2(m1, tc * (T - 1), T)
+    d_o = np.array([-side * rng.uniform(1.0, 1.3) * W, 0.0])
+    meet = np.array([pc['tx'], pc['ty'] + rng.uniform(-0.15, 0.15) * r1])
+    occ_shape = _random_shape(rng, float(rng.uniform(0.27, 0.32)) * H)
+    occluder = dict(id=5, role='occluder', label=0, z=4, twin_of=None, shape=occ_shape,
+                    texture=_random_texture(rng, shape_radius(occ_shape) * 0.6, tex_names[2:3]), tint=[0.0, 0.0, 0.0],
+                    motion=_v2_motion(rng, meet - d_o * tc, d_o, rng.uniform(-np.pi, np.pi), rng.uniform(-1.0, 1.0),
+                                      1.0, 1.0, dict(amp=0.0, k=1.0, cycles=0.0, phase=0.0), 0.0))
+    occluder['texture']['zoom'] = round(occluder['texture']['zoom'] * 0.6, 3)
+    # a twin per target: the same shape, texture, tint and deformation, unannotated; it starts more than a window
+    # away and passes close to its target at a random time
+    for k, tgt in enumerate(list(objs)):
+        tc = float(rng.uniform(0.35, 0.75))
+        pose_c = toy_pose_v2(tgt['motion'], tc * (T - 1), T)
+        s_tw = float(rng.uniform(0.85, 1.15)) * pose_c['scale']
+        rad = shape_radius(tgt['shape'])
+        a = rng.uniform(0, 2 * np.pi)
+        meet = np.array([pose_c['tx'], pose_c['ty']]) + np.array([math.cos(a), math.sin(a)]) * \
+               rng.uniform(1.0, 1.35) * rad * (pose_c['scale'] + s_tw)
+        b = a + rng.uniform(-0.7, 0.7)
+        start = meet + np.array([math.cos(b), math.sin(b)]) * rng.uniform(1.4, 1.9) * window_px
+        acc = accel()
+        d = (meet - start) / _ease(tc, acc)
+        m = _v2_motion(rng, start, d, rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), s_tw, 1.0,
+                       dict(tgt['motion']['deform']), acc)
+        objs.append(dict(id=3 + k, role='twin', label=0, z=int(rng.integers(0, 4)), twin_of=tgt['id'],
+                         shape=tgt['shape'], texture=tgt['texture'], tint=tgt['tint'], motion=m))
+    objs.append(occluder)
+    for o in objs: o['frames'] = [toy_pose_v2(o['motion'], t, T) for t in range(T)]
+    return objs
+
+def _v2_stats(objs: list[dict], H: int, W: int, T: int) -> dict:
+    "Per-object amodal area, visible pixels and mask centre over time, from the geometry."
+    area, vis, cen, pts = {}, {}, {}, {}
+    for o in objs:
+        area[o['id']], vis[o['id']], cen[o['id']], pts[o['id']] = np.zeros(T), np.zeros(T), np.full((T, 2), np.nan), []
+    for t in range(T):
+        owner = np.zeros((H, W), np.uint8)
+        for o in sorted(objs, key=lambda o: o['z']):
+            m = toy_v2_mask(o, t, H, W)
+            area[o['id']][t] = m.sum(); owner[m] = o['id']
+            if m.any(): ys, xs = np.nonzero(m); cen[o['id']][t] = xs.mean(), ys.mean()
+        for o in objs:
+            vis[o['id']][t] = (owner == o['id']).sum()
+            pts[o['id']].append(np.argwhere(owner == o['id'])[::5].astype(np.float32))   # a subsample, for distances
+    return dict(area=area, visible=vis, centre=cen, points=pts)
+
+def _min_distance(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> float:
+    "Smallest distance between two point sets `[n, 2]`, `[m, 2]` (inf if either is empty)."
+    if not len(a) or not len(b): return math.inf
+    return float(min(np.sqrt(((a[i:i + chunk, None] - b[None]) ** 2).sum(-1)).min() for i in range(0, len(a), chunk)))
+
+def _longest_run(b: np.ndarray) -> int:
+    best = cur = 0
+    for x in b: cur = cur + 1 if x else 0; best = max(best, cur)
+    return best
+
+def _plausible_v2(objs: list[dict], H: int, W: int) -> bool:
+    "Cheap test on the poses alone (no masks): the targets start apart and inside the frame, and end inside it."
+    tg = [o for o in objs if o['role'] == 'target']
+    for o in tg:
+        p, q, r = o['frames'][0], o['frames'][-1], shape_radius(o['shape'])
+        if not (0.5 * r < p['tx'] < W - 0.5 * r and 0.5 * r < p['ty'] < H - 0.5 * r): return False
+        if not (0 < q['tx'] < W and 0 < q['ty'] < H): return False
+    a, b = tg[0]['frames'][0], tg[1]['frames'][0]
+    return math.hypot(a['tx'] - b['tx'], a['ty'] - b['ty']) > 0.9 * (shape_radius(tg[0]['shape']) + shape_radius(tg[1]['shape']))
+
+def _check_toy_v2(objs: list[dict], H: int, W: int, T: int, window_px: float, max_gap: int) -> bool:
+    "The promises of a v2 sequence (see the property table): visible start, far travel, occlusion, twins close by."
+    if not _plausible_v2(objs, H, W): return False
+    st = _v2_stats(objs, H, W, T)
+    min_px = 150 * (H / 240) ** 2
+    tg = [o for o in objs if o['role'] == 'target']
+    for o in tg:
+        a, v, c = st['area'][o['id']], st['visible'][o['id']], st['centre'][o['id']]
+        if v[0] < max(min_px, 0.7 * a[0]) or v[-1] < min_px / 2 or (a == 0).any(): return False
+        if np.nanmax(np.hypot(*(c - c[0]).T)) < 1.5 * window_px: return False            # travels beyond the window
+        if np.nanmax(np.hypot(*np.diff(c, axis=0).T)) > window_px / 2: return False       # ... but trackable
+    v1 = st['visible'][1]
+    hidden = (v1 == 0) & (st['area'][1] > 0)
+    if not hidden.any() or v1[np.nonzero(hidden)[0][-1]:].max() < min_px: return False     # occluded, then back
+    for o in tg:                          # every re-appearance is reachable by the protocol's windowed 20-frame memory
+        v, P = st['visible'][o['id']], st['points'][o['id']]
+        if _longest_run(v == 0) > max_gap: return False
+        for t in range(1, T):
+            if v[t] > 0 and v[t - 1] == 0:
+                seen = [u for u in [0] + list(range(max(0, t - 20), t)) if v[u] > 0]
+                if min(_min_distance(P[t], P[u]) for u in seen) > 0.75 * window_px: return False
+    for o in objs:
+        if o['role'] != 'twin': continue
+        ct, cw = st['centre'][o['twin_of']], st['centre'][o['id']]
+        both = (st['visible'][o['twin_of']] >= min_px) & (st['visible'][o['id']] >= min_px)
+        dist = np.hypot(*(ct - cw).T)
+        if not both.any() or np.nanmin(np.where(both, dist, np.inf)) > window_px: return False   # comes close
+        if st['visible'][o['id']][0] > 0 and dist[0] < window_px: return False                     # not at the start
+    return True
+
+def _toy_v2_light(rng: np.random.Generator, T: int) -> dict:
+    fl = np.clip(rng.normal(0, 0.04, T), -0.08, 0.08); fl[0] = 0.0
+    sign = lambda n: rng.choice([-1.0, 1.0], n)       # every sequence drifts: magnitudes bounded away from 0
+    return dict(gamma_end=round(float(math.exp(sign(1)[0] * rng.uniform(0.2, 0.45))), 4),
+                gain_end=[round(float(x), 4) for x in sign(3) * rng.uniform(0.15, 0.35, 3)],
+                spot_gain=round(float(rng.uniform(-0.45, 0.6)), 4), spot_sigma=round(float(rng.uniform(0.25, 0.45)), 4),
+                spot_from=[round(float(x), 3) for x in rng.uniform(0, 1, 2)],
+                spot_to=[round(float(x), 3) for x in rng.uniform(0, 1, 2)], flicker=[round(float(x), 4) for x in fl])
+
+def toy_davis_v2(root: str | os.PathLike | None = None, n_sequences: int = 8, n_frames: int = 50, height: int = 240,
+                 width: int | None = None, seed: int = 0, clips: Sequence[str] = REAL_CLIPS, step: int = 1,
+                 quality: int = 90, window_px: float = 96.0) -> Path:
+    """Write (or reuse) the seeded toy DAVIS **v2**: far motion, occlusion, lighting drift, same-looking twins,
+    scale change and deformation (DAVIS-2017 layout, exact masks, `Motion/*.json`); returns its root.
+
+    `window_px` is the STT window's half-width in frame pixels: 12 cells × stride 8 = 96 when evaluated at the native
+    size (`input_size=height`, see `TOY_DAVIS_V2_EVAL`); targets travel beyond it, twins come within it, and every
+    re-appearance stays within reach of it."""
+    _check_size('toy_davis_v2', n_sequences, n_frames, height, width, min_frames=12)
+    clips = _check_clips('toy_davis_v2', clips)
+    W, H = width or round(854 * height / 480), height
+    win = float(window_px)
+    max_gap = max(2, round(0.16 * n_frames))      # a full occlusion ends in time for the 20-frame memory to bridge it
+    def build(tmp: Path):
+        names = []
+        for i in range(n_sequences):
+            rng = np.random.default_rng([seed, 7000 + i])
+            clip = clips[i % len(clips)]
+            name = _seq_name('toy2', i, clip)
+            start, frames = _background(clip, rng, n_frames, step, 'toy_davis_v2')
+            offset = rng.uniform(0, 1, 2).round(3).tolist()
+            for _ in range(300):
+                objs = _toy_v2_objects(rng, H, W, n_frames, win)
+                if _check_toy_v2(objs, H, W, n_frames, win, max_gap): break
+            else: raise RuntimeError(f"toy_davis_v2: could not draw a valid sequence {name} (seed {seed})")
+            light = _toy_v2_light(rng, n_frames)
+            jdir, adir = tmp / 'JPEGImages' / '480p' / name, tmp / 'Annotations' / '480p' / name
+            jdir.mkdir(parents=True); adir.mkdir(parents=True)
+            for t in range(n_frames):
+                img = _cover(frames[t], W, H, offset).copy()   # [H, W, 3] uint8
+                labels = np.zeros((H, W), np.uint8)
+                for o in sorted(objs, key=lambda o: o['z']):   # painter's order; twins and the occluder paint label 0
+                    o['frames'][t]['area'] = int(_paint_v2(img, labels, o, t, n_frames).sum())
+                for o in objs:
+                    o['frames'][t]['visible'] = int((labels == o['label']).sum()) if o['label'] else None
+                _save_jpeg(jdir / f'{t:05d}.jpg', _illuminate(img, light, t, n_frames), quality)
+                save_indexed_png(adir / f'{t:05d}.png', labels)
+            spec = dict(sequence=name, width=W, height=H, n_frames=n_frames, version=2, window_px=win,
+                        background=dict(clip=clip, start=start, step=step, crop_offset=offset), light=light,
+                        conventions="v2 pose: x = tx + scale*R(angle)(u, v) as in v1, after the material coordinates "
+                                    "(u', v') = (u + A sin(k v + phase), v + A sin(k u + phase + 1.3)) with A = amp*R, "
+                                    "k = k/R (R = shape radius); label 0 objects (twins, occluder) occlude but are not "
+                                    "annotated; z: larger is in front; area: pixels before occlusion; visible: "
+                                    "annotated pixels (None for label-0 objects)",
+                        objects=objs)
+            (tmp / 'Motion').mkdir(exist_ok=True)
+            (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
+            names.append(name)
+        (tmp / 'ImageSets' / '2017').mkdir(parents=True)
+        (tmp / 'ImageSets' / '2017' / 'val.txt').write_text(''.join(n + '\n' for n in names))
+    params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips),
+                  step=step, quality=quality, window_px=win)
+    return _build_once('toy_davis_v2', root, params, build, short=('height', 'seed'))
+
+# %% ../nbs/04_embedded.ipynb #d3604a2b
+def toy_oracle_features(masks: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Features of the exact-geometry oracle, `[T, K+1, h, w]` float32: at every cell of the feature `grid` = (h, w),
+    the one-hot of the annotated object the geometry puts there (0 = background, which includes twins and the pillar).
+    The masks `[T, H, W]` are rendered from the exact geometry; cells sample them as `labels_to_onehot` does (PIL nearest)."""
+    m = np.asarray(masks)
+    if m.ndim != 3: raise ValueError(f"toy_oracle_features: masks must be [T, H, W], got {m.shape}")
+    h, w = grid
+    small = np.stack([np.asarray(Image.fromarray(x.astype(np.uint8)).resize((w, h), Image.NEAREST)) for x in m])
+    K = int(m.max()) + 1
+    return (small[:, None] == np.arange(K)[None, :, None, None]).astype(np.float32)
+
+def toy_v2_properties(root: str | os.PathLike) -> list[dict]:
+    """One row per v2 sequence measuring each promised property from the files (annotations, frames, Motion):
+    travel / window, the longest full occlusion of a target and whether it came back, the twins' closest approach /
+    window, the targets' scale ratio, the deformation amplitude, and the colour drift (CIE ΔE of the mean Lab of
+    the whole frame and of target 1's visible pixels, first vs last frame)."""
+    import torch
+    from stt_nb.core import rgb_to_lab
+    from stt_nb.data import DavisReader
+    reader = DavisReader(root, 'val')
+    lab = lambda px: rgb_to_lab(torch.from_numpy(px.reshape(-1, 1, 3).astype(np.float32) / 255), dim=-1).reshape(-1, 3).mean(0).numpy()
+    rows = []
+    for name in reader.videos:
+        spec, s = load_toy_motion(root, name), reader[name]
+        T, win = spec['n_frames'], spec['window_px']
+        tg = [o for o in spec['objects'] if o['role'] == 'target']
+        cen = {o['id']: np.array([[f['tx'], f['ty']] for f in o['frames']]) for o in spec['objects']}
+        travel = max(np.hypot(*(cen[o['id']] - cen[o['id']][0]).T).max() for o in tg) / win
+        gaps, back = [], []
+        for o in tg:
+            vis = (s.masks == o['label']).any(axis=(1, 2))
+            gaps.append(_longest_run(~vis)); back.append(bool(vis[np.nonzero(~vis)[0][-1]:].any()) if (~vis).any() else False)
+        near = min(np.hypot(*(cen[o['id']] - cen[o['twin_of']]).T).min() for o in spec['objects'] if o['role'] == 'twin') / win
+        scale = max(max(f['scale'] for f in o['frames']) / min(f['scale'] for f in o['frames']) for o in tg)
+        m0, m1 = s.masks[0] == 1, s.masks[-1] == 1
+        rows.append(dict(sequence=name, frames=T, travel_windows=round(float(travel), 2), longest_hidden=max(gaps),
+                         reappears=any(b for g, b in zip(gaps, back) if g), twin_nearest_windows=round(float(near), 2),
+                         scale_ratio=round(float(scale), 2), deform_amp=max(o['motion']['deform']['amp'] for o in tg),
+                         frame_dE=round(float(np.linalg.norm(lab(s.frames[-1]) - lab(s.frames[0]))), 1),
+                         target_dE=round(float(np.linalg.norm(lab(s.frames[-1][m1]) - lab(s.frames[0][m0]))), 1)
+                                   if m1.any() else float('nan')))
+    return rows
