@@ -153,7 +153,7 @@ def build_backbone(preset: str, depth: int = 18, **overrides) -> ResNetBackbone:
     kw = {f: getattr(layout, f) for f in valid} | overrides
     return ResNetBackbone(depth, **kw)
 
-# %% ../nbs/01_backbone.ipynb #b59a3821
+# %% ../nbs/01_backbone.ipynb #2559d7bc
 INIT_SCHEMES = ('release', 'torchvision')
 
 def residual_last_bns(model: nn.Module) -> list[nn.Module]:
