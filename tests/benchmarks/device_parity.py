@@ -24,6 +24,9 @@ when CUDA is available and cpu,cpu-generic otherwise (the report then says that 
     python tests/benchmarks/device_parity.py --steps 20 --seeds 0,1 --out tests/benchmarks/results/device_parity.md
     python tests/benchmarks/device_parity.py --steps 4 --bench quick        # seconds-to-minutes on a CPU
 
+On `cpu-generic` the step-1 views themselves differ (uint8 antialiased resize kernels are ISA-specific, ±1/255 on
+~13 % of pixels), so its step-1 comparison measures data + kernels; CPU vs CUDA on one machine share the data.
+
 `--bench quick` is a 1 × 8-frame toy DAVIS at 120 px, `tiny` (default) the ablation grid's 3 × 24 frames at 240 px
 evaluated at 480 px. The script imports stt_nb from this checkout; data come from $STT_NB_CACHE (built on first use).
 """
@@ -187,6 +190,12 @@ def report(args, devs: list[str], cuda: bool, results: dict) -> tuple[str, list[
         lines += ['**CUDA was not available on this machine: the GPU comparison was NOT run.** The second device is '
                   'the CPU with generic kernels (`ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41`), which '
                   'exercises the comparison and measures how far kernel rounding alone moves the runs.', '']
+    if 'cpu-generic' in devs:
+        lines += ['With `cpu-generic` the step-1 *data* differ too: the MoCo v2 views are resized in uint8 '
+                  "(torchvision's antialiased `RandomResizedCrop`), whose AVX2/AVX-512 kernel rounds differently from "
+                  'the generic one (about 13 % of the pixels differ by 1/255), so step-1 losses differ from the first '
+                  'step on. CPU and CUDA on one machine share the data (the DataLoader runs on the CPU for both); the '
+                  "step-2 pairs are resized in float and agree.", '']
     for d in devs:
         r = results[(d, seeds[0])]
         lines.append(f"- {d}: torch {r['torch']}, CPU capability {r['cpu_capability']}, {r['threads']} threads"
