@@ -50,7 +50,7 @@ def test_jf_verdict_seed_std():
     assert len(fails) == 1 and fails[0].startswith('J&F: |0.8030 − 0.7190| = 0.0840')
 
 @pytest.mark.skipif(os.environ.get('STT_NB_BENCH_TESTS') != '1',
-                    reason='about 25 s (two child processes, each training 2 + 2 steps and evaluating): too slow for '
+                    reason='about 22 s (two child processes, each training 2 + 2 steps and evaluating): too slow for '
                            'the CI budget; set STT_NB_BENCH_TESTS=1 to run it')
 def test_script_end_to_end_two_steps(tmp_path):
     "Two steps of each phase at reduced sizes on cpu and cpu-generic, evaluated on the quick toy DAVIS."
