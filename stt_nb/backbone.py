@@ -13,14 +13,14 @@ from typing import Mapping
 import torch
 import torchvision
 from torch import nn
-from torchvision.models.resnet import Bottleneck
+from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from .core import CheckpointError, atomic_write, load_torch_file
 
 # %% auto #0
-__all__ = ['STAGES', 'POOLS', 'RESNET_CHANNELS', 'PRESETS', 'CKPT_SOURCES', 'BackboneLayout', 'get_layout', 'feature_size',
-           'ResNetBackbone', 'build_backbone', 'mmcv_to_torchvision_key', 'LoadReport', 'load_backbone_weights',
-           'backbone_state_dict', 'export_backbone']
+__all__ = ['STAGES', 'POOLS', 'RESNET_CHANNELS', 'PRESETS', 'INIT_SCHEMES', 'CKPT_SOURCES', 'BackboneLayout', 'get_layout',
+           'feature_size', 'ResNetBackbone', 'build_backbone', 'residual_last_bns', 'release_init', 'init_backbone',
+           'mmcv_to_torchvision_key', 'LoadReport', 'load_backbone_weights', 'backbone_state_dict', 'export_backbone']
 
 # %% ../nbs/01_backbone.ipynb #5f647c2b
 STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
@@ -152,6 +152,34 @@ def build_backbone(preset: str, depth: int = 18, **overrides) -> ResNetBackbone:
         raise ValueError(f"unsupported ResNet depth {depth!r}; valid depths: {list(RESNET_CHANNELS)}")
     kw = {f: getattr(layout, f) for f in valid} | overrides
     return ResNetBackbone(depth, **kw)
+
+# %% ../nbs/01_backbone.ipynb #2559d7bc
+INIT_SCHEMES = ('release', 'torchvision')
+
+def residual_last_bns(model: nn.Module) -> list[nn.Module]:
+    "The last BN of every residual block in `model`: `bn2` of each BasicBlock, `bn3` of each Bottleneck."
+    return [m.bn3 if isinstance(m, Bottleneck) else m.bn2 for m in model.modules()
+            if isinstance(m, (BasicBlock, Bottleneck))]
+
+@torch.no_grad()
+def release_init(model: nn.Module, zero_init_residual: bool = True,
+                 generator: torch.Generator | None = None) -> nn.Module:
+    """In place: kaiming-normal (fan-out, ReLU) weights and zero bias for every `Conv2d`, weight 1 / bias 0 for every
+    BatchNorm, then (with `zero_init_residual`) weight 0 for the last BN of every residual block. Returns `model`."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu', generator=generator)
+            if m.bias is not None: nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+            nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+    if zero_init_residual:
+        for bn in residual_last_bns(model): nn.init.zeros_(bn.weight)
+    return model
+
+def init_backbone(model: nn.Module, scheme: str = 'release', generator: torch.Generator | None = None) -> nn.Module:
+    "Initialise a freshly built backbone by `scheme`: 'release' (`release_init`) or 'torchvision' (left as built)."
+    if scheme not in INIT_SCHEMES: raise ValueError(f"unknown init scheme {scheme!r}; valid: {list(INIT_SCHEMES)}")
+    return release_init(model, generator=generator) if scheme == 'release' else model
 
 # %% ../nbs/01_backbone.ipynb #a02ae740
 CKPT_SOURCES = ('auto', 'torchvision', 'moco', 'stt')

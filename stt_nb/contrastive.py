@@ -106,7 +106,7 @@ def shuffle_batch(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "This process's share `[B, ...]` of a random permutation of the global batch, and the index that undoes it."
     world, rank = _world()
     x_all = concat_all_gather(x)                                    # [P·B, ...]
-    perm = torch.randperm(len(x_all), device=x.device)              # [P·B]
+    perm = torch.randperm(len(x_all)).to(x.device)                  # [P·B], drawn on the CPU generator (see below)
     if world > 1: dist.broadcast(perm, src=0)                       # every rank uses rank 0's permutation
     B = len(x)
     return x_all[perm[rank * B:(rank + 1) * B]], torch.argsort(perm)

@@ -16,8 +16,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .core import ConfigError, atomic_write, chroma_dropout
-from .backbone import (PRESETS, RESNET_CHANNELS, ResNetBackbone, backbone_state_dict, build_backbone,
-                             export_backbone, load_backbone_weights)
+from .backbone import (INIT_SCHEMES, PRESETS, RESNET_CHANNELS, ResNetBackbone, backbone_state_dict,
+                             build_backbone, export_backbone, init_backbone, load_backbone_weights)
 from .data import FramePairDataset
 from .embedded import cache_dir, embedded_videos
 from .correlation import AFFINITY_IMPLS
@@ -35,6 +35,9 @@ class StudentTeacherConfig:
     depth: int = 18                    # student ResNet depth: 50 [release], 18 [research R18 run]
     preset: str = 'student'            # stt_nb.backbone layout: strides (1,2,2,4), no stem pool → layer2/3/4 at /4, /8, /32
     init: Optional[str] = None         # student init checkpoint (step-1 encoder; MoCo/torchvision/STT keys); null or 'random': random init
+    init_scheme: Literal['release', 'torchvision'] = 'release'   # random init of the student (when `init` is null/'random'):
+                                       # 'release': kaiming fan-out convs, BN 1/0, last BN of each residual block 0
+                                       # [release]; 'torchvision': as torchvision builds it (the default before 0-γ)
     teacher: Optional[str] = None      # teacher checkpoint; 'random': random weights (tests only); null: no teacher (global loss off)
     teacher_depth: int = 50            # DetCo R50 in both research runs [research]; the release leaves it a placeholder
     teacher_preset: str = 'teacher'    # standard layout (1,2,2,2), max pool → layer4 at /32 [release]
@@ -64,6 +67,7 @@ def check_stt_config(model: StudentTeacherConfig, loss: STTLossConfig) -> None:
               ('model.teacher_preset', model.teacher_preset in PRESETS, f"one of {list(PRESETS)}"),
               ('model.teacher_temperature', model.teacher_temperature > 0, '> 0'),
               ('model.teacher_input', model.teacher_input in ('rgb', 'lab'), "'rgb' or 'lab'"),
+              ('model.init_scheme', model.init_scheme in INIT_SCHEMES, f"one of {list(INIT_SCHEMES)}"),
               ('loss.rec_weights', all(w >= 0 for w in loss.rec_weights), '>= 0'),
               ('loss.radii', all(r >= 1 for r in loss.radii) and loss.radii[0] % 2 == 0, 'positive, the first even'),
               ('loss.local_weight', loss.local_weight >= 0, '>= 0'),
@@ -125,7 +129,10 @@ class STT(nn.Module):
         self.use_fine = L.rec_weights[0] > 0 or L.local_weight > 0
         stages = ((1,) if self.use_fine else ()) + (2,) + ((3,) if self.use_global else ())
         self.student = build_backbone(m.preset, m.depth, out_indices=stages)   # stages not needed are not built
-        self.init_info = _load_into(self.student, m.init, 'model.init')
+        if m.init is None or str(m.init).lower() in _RANDOM:               # trained from scratch
+            init_backbone(self.student, m.init_scheme)                        # on the CPU RNG: the same on every device
+            self.init_info = f'random init ({m.init_scheme})'
+        else: self.init_info = _load_into(self.student, m.init, 'model.init')
         teacher, self.teacher_info = None, 'none'
         if self.use_global:
             teacher = build_backbone(m.teacher_preset, m.teacher_depth)

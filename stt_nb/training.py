@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_training.ipynb #867c89d9
 from __future__ import annotations
-import dataclasses, functools, importlib, json, math, os, random, shutil, subprocess, sys, tempfile, time, warnings
+import contextlib, dataclasses, functools, importlib, json, math, os, random, shutil, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, runtime_checkable
@@ -27,7 +27,8 @@ __all__ = ['TASKS', 'META_COLUMNS', 'RunConfig', 'OptimConfig', 'ScheduleConfig'
            'ResumableSampler', 'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task',
            'ToyModelConfig', 'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state',
            'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata', 'NonFiniteLossError',
-           'read_jsonl', 'read_metrics', 'plot_losses', 'TrainResult', 'train', 'run_training', 'profile_steps']
+           'read_jsonl', 'read_metrics', 'plot_losses', 'TrainResult', 'train', 'tf32_mode', 'run_training',
+           'profile_steps']
 
 # %% ../nbs/20_training.ipynb #25731b98
 @dataclass
@@ -39,6 +40,8 @@ class RunConfig:
     device: str = 'auto'                   # 'auto', 'cpu', 'cuda', 'cuda:N' (under torchrun: cuda:LOCAL_RANK)
     amp: Literal['none', 'bf16', 'fp16'] = 'none'   # autocast dtype; fp16 adds a GradScaler
     deterministic: bool = False            # deterministic kernels (exact resume on CPU holds either way)
+    tf32: bool = False                     # CUDA: TF32 in matmuls and cuDNN convolutions (faster on Ampere and later, but
+                                           # a 10-bit mantissa); False: full float32, as on a CPU (cuDNN's own default is True)
     log_every: int = 10                    # steps between JSONL metric lines (means over the window)
     ckpt_every: int = 1000                 # steps between checkpoints; 0 disables checkpoints entirely
     keep_last: Optional[int] = None        # keep only the newest N periodic step_XXXXXX.pt (None: keep all)
@@ -858,9 +861,17 @@ def train(cfg, task, resume: bool | str | os.PathLike = False) -> TrainResult:
                                   "run.overwrite=true to replace it")
     info = init_distributed(r.device)
     try:
-        return _train(cfg, task, info, run_dir, ckpt_dir, ckpt_path)
+        with tf32_mode(r.tf32): return _train(cfg, task, info, run_dir, ckpt_dir, ckpt_path)
     finally:
         if info.owns_group and dist.is_initialized(): dist.destroy_process_group()
+
+@contextlib.contextmanager
+def tf32_mode(allow: bool):
+    "Within the block, allow (or forbid) TF32 in CUDA matmuls and cuDNN convolutions; the previous switches come back after."
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(allow)
+    try: yield
+    finally: torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 def _epoch_loader(task, parts: _Parts, cfg, epoch: int, offset: int, device: torch.device) -> DataLoader:
     "The DataLoader of `epoch` from its batch `offset` on, with a generator seeded from (seed, epoch)."
