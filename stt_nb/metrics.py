@@ -372,6 +372,8 @@ class DavisResults:
     @property
     def sequence_table(self) -> 'pd.DataFrame': return self._frame(1)
     def __iter__(self): return iter((self.global_table, self.sequence_table, self.per_frame))   # unpacks like a tuple
+    def __getitem__(self, i): return tuple(self)[i]
+    def __len__(self): return 3
     def __repr__(self): return f"DavisResults({self.scores()}, {len(self.per_frame)} sequences)"
 
     def scores(self) -> dict[str, float]:
