@@ -396,15 +396,17 @@ def _task_size(task) -> int:
     "Work estimate used to start the largest tasks first (number of frames for DAVIS sequences)."
     return len(task[1]) if isinstance(task, tuple) and len(task) > 1 and hasattr(task[1], '__len__') else 0
 
-POOL_MIN_PIXELS = 120_000_000   # evaluated frames × pixels below which `n_workers=None` scores in this process
+POOL_MIN_PIXELS = 40_000_000    # evaluated frames × pixels below which `n_workers=None` scores in this process
 
 def _run_tasks(fn: Callable, tasks: list, n_workers: int | None, progress: Callable[[], None] | None = None,
                start_method: str | None = None, work: float | None = None) -> list:
     """Results of `fn(task)` for every task, in task order; in this process when `n_workers` is 1, else in a pool.
-    `n_workers=None`: one process per CPU, or none at all when the total `work` (if known) is below `POOL_MIN_PIXELS`."""
+    `n_workers=None`: one process per CPU, or none at all when the total `work` (if known) is below `POOL_MIN_PIXELS`
+    (four times that where workers are spawned, since each re-imports the module)."""
     if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
         raise ValueError(f"n_workers must be a positive integer or None, got {n_workers!r}")
-    if n_workers is None and work is not None and work < POOL_MIN_PIXELS: n_workers = 1
+    if n_workers is None and work is not None:
+        if work < POOL_MIN_PIXELS * (1 if _mp_context(start_method).get_start_method() == 'fork' else 4): n_workers = 1
     n = _default_workers(len(tasks)) if n_workers is None else min(int(n_workers), max(len(tasks), 1))
     if n <= 1:
         out = []
