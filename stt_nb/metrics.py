@@ -168,7 +168,13 @@ def davis_frame_scores(annotation: np.ndarray, prediction: np.ndarray, n_objects
     if p.size and p.max() > K:
         raise EvaluationError(f"prediction holds object id {int(p.max())} but the ground truth has {K} object(s)")
     d = boundary_tolerance(*g.shape, bound_th)
-    J, F = np.empty(K), np.empty(K)
+    J, F = np.ones(K), np.ones(K)                # an object absent from both maps scores J = F = 1
+    fg = ((g > 0) & (g <= K)) | (p > 0)          # where objects 1..K are, in either map
+    rows = np.flatnonzero(fg.any(1))
+    if rows.size == 0: return J, F
+    cols = np.flatnonzero(fg.any(0))             # crop to their box grown by one pixel (the boundary's half-pixel
+    crop = np.s_[max(rows[0] - 1, 0):rows[-1] + 2, max(cols[0] - 1, 0):cols[-1] + 2]   # shift): same counts
+    g, p = g[crop], p[crop]
     for k in range(1, K + 1):                    # ground-truth ids above K (and 255) never equal k: background
         gk, pk = g == k, p == k
         union = gk | pk
