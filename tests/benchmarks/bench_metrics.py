@@ -126,7 +126,8 @@ def run_cli(droot: Path, res: Path, repeats: int) -> tuple[float, float]:
 
 
 def bench(name: str, root: Path, shift: int, repeats: int, ref_seqs: int) -> dict:
-    from stt_nb.metrics import evaluate_davis, _default_workers, POOL_MIN_PIXELS
+    import stt_nb.metrics as M
+    from stt_nb.metrics import evaluate_davis, _default_workers
     droot, res = make_set(root, name, shift)
     plain_loop(droot, res)                                              # warm the page cache
     t_plain, ref = timed(lambda: plain_loop(droot, res), repeats)
@@ -144,7 +145,7 @@ def bench(name: str, root: Path, shift: int, repeats: int, ref_seqs: int) -> dic
     frames = sum(J.shape[1] for J, _ in ref.values())
     pixels = sum(J.shape[1] for J, _ in ref.values()) * 480 * 854
     return dict(name=name, seqs=len(ref), frames=frames, objects=sum(len(J) for J, _ in ref.values()),
-                pool=pixels >= POOL_MIN_PIXELS, cpus=n_cpu, cli=t_cli, cli_cpu=cpu_cli, fn=t_fn, serial=t_ser,
+                pool=pixels >= getattr(M, 'POOL_MIN_PIXELS', 0), cpus=n_cpu, cli=t_cli, cli_cpu=cpu_cli, fn=t_fn, serial=t_ser,
                 pool_t=t_pool, plain=t_plain, jf=r_fn.scores()['J&F-Mean'], official=OFFICIAL_S[name])
 
 
@@ -168,6 +169,7 @@ def main(argv=None):
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--ref-seqs', type=int, default=1, help='sequences re-scored by the literal recipe (default 1)')
     p.add_argument('--out', default=None, help='also write the table, with date, machine and commit, to this markdown file')
+    p.add_argument('--label', default='', help='a note for the header (e.g. which stt_nb is on PYTHONPATH)')
     a = p.parse_args(argv)
     root = Path(a.root) if a.root else Path(tempfile.mkdtemp(prefix='bench_metrics_'))
     try:
@@ -184,7 +186,7 @@ def main(argv=None):
     head = (f"DAVIS J&F scoring, 480p toy DAVIS, predictions = ground truth shifted {a.shift} px; median of {a.repeats} runs.\n"
             f"Date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs ({cpu}), "
             f"Python {platform.python_version()}, NumPy {np.__version__}; commit {commit}; "
-            f"load average {load0[0]:.2f} before, {load1[0]:.2f} after.")
+            f"load average {load0[0]:.2f} before, {load1[0]:.2f} after." + (f" {a.label}" if a.label else ''))
     text = head + '\n\n' + table(rows) + '\n\nJ&F-Mean: ' + ', '.join(f"{r['name']} {r['jf']:.4f}" for r in rows) + \
         f"; identical per-frame J and F on every path, and to the literal recipe on {a.ref_seqs} sequence(s) per set.\n"
     print(text)
