@@ -26,9 +26,9 @@ from . import metrics
 
 # %% auto #0
 __all__ = ['TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'COLOURS', 'FeatureSource', 'load_eval_backbone', 'frames_to_input',
-           'backbone_features', 'extract_features', 'task_input_size', 'write_label_png', 'predict_segmentation',
-           'predict_keypoints', 'score_davis', 'resize_nearest', 'score_vip', 'EvalConfig', 'run_eval',
-           'show_predictions']
+           'backbone_features', 'extract_features', 'task_input_size', 'write_label_png', 'resize_nearest',
+           'first_frame_labels', 'predict_segmentation', 'predict_keypoints', 'score_davis', 'score_vip', 'EvalConfig',
+           'run_eval', 'show_predictions']
 
 # %% ../nbs/33_evaluate.ipynb #49dbdb65
 TASKS = ('davis', 'jhmdb', 'vip')
@@ -112,18 +112,39 @@ def write_label_png(out: str | os.PathLike, video: str, frame: str, mask: np.nda
     "Write an id map as `{out}/{video}/{frame}.png` (palette PNG, DAVIS colours), atomically."
     return save_indexed_png(Path(out) / video / f'{frame}.png', mask)
 
+def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    "Nearest resize of an id map to `shape` = (H, W) (PIL, as the official VIP and DAVIS conversions)."
+    from PIL import Image
+    return np.asarray(Image.fromarray(np.asarray(mask, np.uint8)).resize((shape[1], shape[0]), Image.NEAREST))
+
+def first_frame_labels(mask: np.ndarray, size: tuple[int, int], protocol: PropagationProtocol,
+                       input_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, list[int], np.ndarray]:
+    """First-frame labels `[K, h, w]` on the feature grid `size`, the id of each channel, and frame 0's output `[H, W]`,
+    as the protocol's release prepares them from the index map `mask` `[H, W]` and the network input size `input_size`."""
+    m = np.asarray(mask)
+    if m.ndim != 2: raise ValueError(f"first_frame_labels: mask must be an index map [H, W], got shape {m.shape}")
+    H, W = m.shape
+    if protocol.label_downsample == 'nearest':            # STT: resized with the frames, then to the grid
+        m_in = m if input_size is None or tuple(input_size) == (H, W) else resize_nearest(m, tuple(input_size))
+        labels0, ids = labels_to_onehot(m_in, size, 'nearest')
+        return labels0, ids, (m if m_in is m else resize_nearest(m_in, (H, W)))
+    labels0, ids = labels_to_onehot(m, size, protocol.label_downsample)      # CRW: soft labels on the grid
+    return labels0, ids, soft_to_labels(labels0, (H, W), protocol.minmax, ids).numpy().astype(np.uint8)
+
 def predict_segmentation(sample: VideoSample, features, protocol: PropagationProtocol,
                          on_frame: Callable[[int, np.ndarray], None] | None = None, device: str | torch.device = 'cpu',
-                         progress: bool = False) -> list[np.ndarray] | None:
-    "Propagate `sample.first_mask` with `features` (`[T, C, h, w]` or a stream); index maps `[H, W]` to `on_frame`, or returned."
+                         progress: bool = False, input_size: tuple[int, int] | None = None) -> list[np.ndarray] | None:
+    """Propagate `sample.first_mask` with `features` (`[T, C, h, w]` or a stream); index maps `[H, W]` to `on_frame`, or returned.
+    `input_size`: the network input `(H, W)` the frames were resized to (the first-frame labels follow them, see
+    `first_frame_labels`); `None`: the labels go straight from the original size to the feature grid."""
     if sample.first_mask is None: raise ValueError(f"video {sample.name!r} has no first-frame mask")
     f0, feats = _peek(features)
     h, w = f0.shape[-2:]
-    labels0, ids = labels_to_onehot(sample.first_mask, (h, w), protocol.label_downsample)
+    labels0, ids, out0 = first_frame_labels(sample.first_mask, (h, w), protocol, input_size)
     H, W = sample.size
     kept = [] if on_frame is None else None
     def emit(n, soft):
-        mask = sample.first_mask if n == 0 else soft_to_labels(soft, (H, W), protocol.minmax, ids).numpy().astype(np.uint8)
+        mask = out0 if n == 0 else soft_to_labels(soft, (H, W), protocol.minmax, ids).numpy().astype(np.uint8)
         if kept is not None: kept.append(mask)
         else: on_frame(n, mask)
     propagate(feats, labels0, protocol, device=device, callback=emit, progress=progress)
@@ -162,11 +183,6 @@ def score_davis(data_root: str | os.PathLike, out: str | os.PathLike, split: str
     table_g, table_seq = metrics.davis_tables(per_frame)
     metrics.write_davis_csvs(out, table_g, table_seq, split)
     return metrics.DavisResults(table_g, table_seq, per_frame)
-
-def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    "Nearest resize of an id map to `shape` = (H, W) (PIL, as the official VIP and DAVIS conversions)."
-    from PIL import Image
-    return np.asarray(Image.fromarray(np.asarray(mask, np.uint8)).resize((shape[1], shape[0]), Image.NEAREST))
 
 def score_vip(data_root: str | os.PathLike, out: str | os.PathLike, split: str = 'val',
               videos: Sequence[str] | None = None) -> dict:
@@ -262,7 +278,8 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
                 gt_keypoints[sample.name] = sample.keypoints
             else:
                 write = lambda n, m, s=sample: write_label_png(out, s.name, s.frame_names[n], m)
-                predict_segmentation(sample, feats, protocol, write, device, cfg.progress)
+                predict_segmentation(sample, feats, protocol, write, device, cfg.progress,
+                                     input_size=task_input_size(cfg.task, *sample.size, cfg.input_size))
             if bar: bar.update()
     finally:
         if bar: bar.close()

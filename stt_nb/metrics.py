@@ -5,21 +5,22 @@
 # %% ../nbs/31_metrics.ipynb #e3234137
 from __future__ import annotations
 import math, multiprocessing, os, sys, tempfile, time, warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from itertools import chain
 from pathlib import Path
 from typing import Callable, Iterable, Literal, NamedTuple, Sequence
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from scipy.spatial import cKDTree
 
 # %% auto #0
-__all__ = ['DAVIS_GLOBAL_COLUMNS', 'DAVIS_SEQUENCE_COLUMNS', 'EvaluationError', 'db_eval_iou', 'seg2bmap', 'boundary_tolerance',
-           'db_eval_boundary', 'plot_boundary_match', 'decay_bins', 'db_statistics', 'davis_frame_scores',
-           'davis_sequence_scores', 'read_label_png', 'davis_sequence_list', 'evaluate_davis_sequence', 'davis_tables',
-           'write_davis_csvs', 'DavisResults', 'evaluate_davis', 'format_davis_results', 'run_davis_metrics',
-           'keypoints_from_heatmaps', 'jhmdb_distances', 'pck_from_distances', 'jhmdb_pck', 'confusion_matrix',
-           'scores_from_confusion', 'vip_miou', 'evaluate_vip']
+__all__ = ['DAVIS_GLOBAL_COLUMNS', 'DAVIS_SEQUENCE_COLUMNS', 'POOL_MIN_PIXELS', 'EvaluationError', 'db_eval_iou', 'seg2bmap',
+           'boundary_tolerance', 'db_eval_boundary', 'plot_boundary_match', 'decay_bins', 'db_statistics',
+           'davis_frame_scores', 'davis_sequence_scores', 'read_label_png', 'davis_sequence_list',
+           'evaluate_davis_sequence', 'davis_tables', 'write_davis_csvs', 'DavisResults', 'evaluate_davis',
+           'format_davis_results', 'run_davis_metrics', 'keypoints_from_heatmaps', 'jhmdb_distances',
+           'pck_from_distances', 'jhmdb_pck', 'confusion_matrix', 'scores_from_confusion', 'vip_miou', 'evaluate_vip']
 
 # %% ../nbs/31_metrics.ipynb #0bb8f98b
 class EvaluationError(ValueError):
@@ -66,10 +67,20 @@ def boundary_tolerance(height: int, width: int, bound_th: float = 0.008) -> int:
         return int(bound_th)
     return int(math.ceil(bound_th * math.sqrt(height * height + width * width)))
 
-def _n_within(points: np.ndarray, targets: np.ndarray, d: int) -> int:
-    "How many of `points` `[n, 2]` have a `targets` point within Euclidean distance `d` (integer coordinates)."
-    dist, _ = cKDTree(targets).query(points, k=1, distance_upper_bound=d + 1e-6)
-    return int(np.count_nonzero(np.isfinite(dist)))
+def _disk_rows(d: int) -> tuple[np.ndarray, np.ndarray]:
+    "Row offsets `dy` = -d..d of the disk x² + y² ≤ d² and each row's half-width ⌊√(d² − dy²)⌋ (exact integers)."
+    dy = np.arange(-d, d + 1)
+    return dy, np.array([math.isqrt(d * d - v * v) for v in range(-d, d + 1)])
+
+def _within(points: np.ndarray, targets: np.ndarray, shape: tuple[int, int], d: int) -> np.ndarray:
+    "Bool `[n]`: which `points` `[n, 2]` have a `targets` point `[m, 2]` within Euclidean distance `d` (in a `shape` crop)."
+    h, w = shape
+    cs = np.zeros((h + 2 * d, w + 2 * d + 1), np.int32)                  # targets padded by d, plus a leading zero column
+    cs[targets[:, 0] + d, targets[:, 1] + d + 1] = 1
+    np.cumsum(cs, axis=1, out=cs)                                        # row-wise prefix sums
+    dy, r = _disk_rows(d)
+    rows, x = points[:, :1] + d + dy, points[:, 1:] + d                  # [n, 2d+1], [n, 1] in padded coordinates
+    return ((cs[rows, x + r + 1] - cs[rows, x - r]) > 0).any(1)          # any target in row y+dy, columns x-r..x+r?
 
 def _f_measure(fg: np.ndarray, gt: np.ndarray, d: int, union: np.ndarray | None = None) -> float:
     "Boundary F of bool masks `fg` (prediction) and `gt` at tolerance `d` pixels (`union`: `fg | gt` if known)."
@@ -84,8 +95,9 @@ def _f_measure(fg: np.ndarray, gt: np.ndarray, d: int, union: np.ndarray | None 
     elif n_fg > 0 and n_gt == 0: precision, recall = 0, 1
     elif n_fg == 0 and n_gt == 0: precision, recall = 1, 1
     else:
-        precision = _n_within(fb, gb, d) / float(n_fg)
-        recall = _n_within(gb, fb, d) / float(n_gt)
+        shape = union[crop].shape
+        precision = np.count_nonzero(_within(fb, gb, shape, d)) / float(n_fg)
+        recall = np.count_nonzero(_within(gb, fb, shape, d)) / float(n_gt)
     if precision + recall == 0: return 0.0
     return float(2 * precision * recall / (precision + recall))
 
@@ -118,8 +130,7 @@ def plot_boundary_match(annotation: np.ndarray, segmentation: np.ndarray, bound_
     col = list(_MATCH_COLOURS.values())
     for pts, other, ok, bad in ((gb, fb, col[0], col[1]), (fb, gb, col[2], col[3])):
         if len(pts) == 0: continue
-        hit = (np.isfinite(cKDTree(other).query(pts, distance_upper_bound=d + 1e-6)[0]) if len(other)
-               else np.zeros(len(pts), bool))
+        hit = _within(pts, other, a.shape, d) if len(other) else np.zeros(len(pts), bool)
         img[pts[hit, 0], pts[hit, 1]] = ok; img[pts[~hit, 0], pts[~hit, 1]] = bad
     ax = ax or plt.subplots(figsize=(5, 5 * a.shape[0] / a.shape[1]))[1]
     ax.imshow(img, interpolation='nearest'); ax.axis('off')
@@ -157,7 +168,13 @@ def davis_frame_scores(annotation: np.ndarray, prediction: np.ndarray, n_objects
     if p.size and p.max() > K:
         raise EvaluationError(f"prediction holds object id {int(p.max())} but the ground truth has {K} object(s)")
     d = boundary_tolerance(*g.shape, bound_th)
-    J, F = np.empty(K), np.empty(K)
+    J, F = np.ones(K), np.ones(K)                # an object absent from both maps scores J = F = 1
+    fg = ((g > 0) & (g <= K)) | (p > 0)          # where objects 1..K are, in either map
+    rows = np.flatnonzero(fg.any(1))
+    if rows.size == 0: return J, F
+    cols = np.flatnonzero(fg.any(0))             # crop to their box grown by one pixel (the boundary's half-pixel
+    crop = np.s_[max(rows[0] - 1, 0):rows[-1] + 2, max(cols[0] - 1, 0):cols[-1] + 2]   # shift): same counts
+    g, p = g[crop], p[crop]
     for k in range(1, K + 1):                    # ground-truth ids above K (and 255) never equal k: background
         gk, pk = g == k, p == k
         union = gk | pk
@@ -220,25 +237,39 @@ def _davis_paths(davis_root: Path, results_dir: Path, seq: str, resolution: str)
         if not p.is_file(): raise FileNotFoundError(f"prediction not found: {p} (sequence {seq!r}, frame {p.stem})")
     return gts, preds
 
-def _n_objects(first_annotation: Path) -> int:
+def _first_frame(first_annotation: Path) -> tuple[int, int]:
+    "Object count K (largest id of the first ground-truth frame, void 255 as 0) and the frame's pixel count."
     g = read_label_png(first_annotation, 'DAVIS annotation')
-    return int(np.where(g == 255, 0, g).max())
+    return int(np.where(g == 255, 0, g).max()), g.size
+
+def _n_objects(first_annotation: Path) -> int: return _first_frame(first_annotation)[0]
+
+_READ_AHEAD = 2          # frames whose PNGs are decoded ahead, in a thread, while the current one is scored
+
+def _read_pair(gp: str, pp: str) -> tuple[np.ndarray, np.ndarray]:
+    return read_label_png(gp, 'DAVIS annotation'), read_label_png(pp, 'prediction')
 
 def _score_sequence(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     "Worker: `(sequence, gt paths, prediction paths, K, bound_th)` → J, F `[K, n]` (evaluated frames only)."
     seq, gt_paths, pred_paths, K, bound_th = task
-    J, F = np.empty((K, len(gt_paths))), np.empty((K, len(gt_paths)))
-    for t, (gp, pp) in enumerate(zip(gt_paths, pred_paths)):
-        g = read_label_png(gp, 'DAVIS annotation')
-        p = read_label_png(pp, 'prediction')
-        if p.shape != g.shape:
-            raise EvaluationError(f"prediction {pp} is {p.shape[1]}x{p.shape[0]} (WxH) but its annotation {gp} is "
-                                  f"{g.shape[1]}x{g.shape[0]}")
-        if p.size and p.max() > K:
-            raise EvaluationError(f"prediction {pp} holds object id {int(p.max())} but sequence {seq!r} has {K} "
-                                  "object(s) (the official evaluator aborts: 'index higher than the number of objects')")
-        J[:, t], F[:, t] = davis_frame_scores(g, p, K, bound_th)
+    pairs = list(zip(gt_paths, pred_paths))
+    J, F = np.empty((K, len(pairs))), np.empty((K, len(pairs)))
+    with ThreadPoolExecutor(1) as reader:           # PIL decodes without the GIL: reading overlaps scoring
+        ahead = deque(reader.submit(_read_pair, *pr) for pr in pairs[:_READ_AHEAD])
+        for t, (gp, pp) in enumerate(pairs):
+            g, p = ahead.popleft().result()         # errors surface in frame order
+            if t + _READ_AHEAD < len(pairs): ahead.append(reader.submit(_read_pair, *pairs[t + _READ_AHEAD]))
+            _check_pair(g, p, gp, pp, seq, K)
+            J[:, t], F[:, t] = davis_frame_scores(g, p, K, bound_th)
     return J, F
+
+def _check_pair(g: np.ndarray, p: np.ndarray, gp: str, pp: str, seq: str, K: int):
+    if p.shape != g.shape:
+        raise EvaluationError(f"prediction {pp} is {p.shape[1]}x{p.shape[0]} (WxH) but its annotation {gp} is "
+                              f"{g.shape[1]}x{g.shape[0]}")
+    if p.size and p.max() > K:
+        raise EvaluationError(f"prediction {pp} holds object id {int(p.max())} but sequence {seq!r} has {K} "
+                              "object(s) (the official evaluator aborts: 'index higher than the number of objects')")
 
 def evaluate_davis_sequence(davis_root: str | os.PathLike, results_dir: str | os.PathLike, sequence: str,
                             resolution: str = '480p', bound_th: float = 0.008) -> tuple[np.ndarray, np.ndarray]:
@@ -250,9 +281,46 @@ def evaluate_davis_sequence(davis_root: str | os.PathLike, results_dir: str | os
 DAVIS_GLOBAL_COLUMNS = ('J&F-Mean', 'J-Mean', 'J-Recall', 'J-Decay', 'F-Mean', 'F-Recall', 'F-Decay')
 DAVIS_SEQUENCE_COLUMNS = ('Sequence', 'J-Mean', 'F-Mean')
 
-def davis_tables(per_frame: dict[str, tuple[np.ndarray, np.ndarray]], corrected_decay: bool = False):
-    "Global (1 row) and per-object pandas tables from `{sequence: (J [K, n], F [K, n])}`, as the official evaluator."
-    import pandas as pd
+class _Table(NamedTuple):
+    "A small table (column names, rows of str/float) that prints and writes itself like pandas, without importing it."
+    columns: tuple
+    rows: list
+
+    def frame(self):
+        "The same table as a pandas DataFrame."
+        import pandas as pd
+        return pd.DataFrame(data=self.rows, columns=list(self.columns))
+
+    def to_csv_text(self) -> str:
+        "`DataFrame.to_csv(index=False, float_format='%.3f')`: NaN as an empty field, quoting as the csv module."
+        import csv, io
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator='\n')
+        w.writerow(self.columns)
+        w.writerows([v if isinstance(v, str) else '' if v != v else '%.3f' % v for v in row] for row in self.rows)
+        return buf.getvalue()
+
+    def to_string(self) -> str:
+        "`DataFrame.to_string(index=False)` (pandas' own for the cases the rules below do not cover)."
+        cols = list(zip(*self.rows)) if self.rows else []
+        plain = lambda s: s.isascii() and s.isprintable()
+        if not cols or not all(map(plain, self.columns)) or any(
+                isinstance(v, str) and not plain(v) or not isinstance(v, str) and v == v and
+                (math.isinf(v) or 0 < abs(v) < 1e-6 or abs(v) > 1e6) for v in chain(*cols)):
+            return self.frame().to_string(index=False)   # empty, unusual names, inf or scientific notation
+        out = []
+        for name, vals in zip(self.columns, cols):
+            if isinstance(vals[0], str): cells = [name, *vals]
+            else:                                         # 6 decimals, common trailing zeros trimmed; ' ' + numeric header
+                txt = [None if v != v else f'{v:.6f}' for v in vals]
+                while any(txt) and all(t.endswith('0') for t in txt if t): txt = [t and t[:-1] for t in txt]
+                cells = [' ' + name, *('NaN' if t is None else t + '0' if t.endswith('.') else t for t in txt)]
+            width = max(map(len, cells))
+            out.append([c.rjust(width) for c in cells])
+        return '\n'.join(' '.join(line) for line in zip(*out))
+
+def _davis_rows(per_frame: dict[str, tuple[np.ndarray, np.ndarray]], corrected_decay: bool = False) -> tuple[_Table, _Table]:
+    "The global and per-object tables of `davis_tables` as `_Table`s (no pandas)."
     stats = {m: {q: [] for q in 'MRD'} for m in 'JF'}
     names, jm, fm = [], [], []
     for seq, (J, F) in per_frame.items():
@@ -264,10 +332,14 @@ def davis_tables(per_frame: dict[str, tuple[np.ndarray, np.ndarray]], corrected_
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', category=RuntimeWarning)          # no objects at all: NaN, as officially
         mean = {f'{m}{q}': np.mean(stats[m][q]) for m in 'JF' for q in 'MRD'}
-    g = np.array([(mean['JM'] + mean['FM']) / 2., mean['JM'], mean['JR'], mean['JD'], mean['FM'], mean['FR'], mean['FD']])
-    table_g = pd.DataFrame(data=g.reshape(1, -1), columns=list(DAVIS_GLOBAL_COLUMNS))
-    table_seq = pd.DataFrame(data=list(zip(names, jm, fm)), columns=list(DAVIS_SEQUENCE_COLUMNS))
-    return table_g, table_seq
+    g = [(mean['JM'] + mean['FM']) / 2., mean['JM'], mean['JR'], mean['JD'], mean['FM'], mean['FR'], mean['FD']]
+    return (_Table(DAVIS_GLOBAL_COLUMNS, [[float(v) for v in g]]),
+            _Table(DAVIS_SEQUENCE_COLUMNS, [[n, float(j), float(f)] for n, j, f in zip(names, jm, fm)]))
+
+def davis_tables(per_frame: dict[str, tuple[np.ndarray, np.ndarray]], corrected_decay: bool = False):
+    "Global (1 row) and per-object pandas tables from `{sequence: (J [K, n], F [K, n])}`, as the official evaluator."
+    table_g, table_seq = _davis_rows(per_frame, corrected_decay)
+    return table_g.frame(), table_seq.frame()
 
 def _atomic_write_text(path: Path, text: str):
     "Write `text` to `path` through a temporary file in the same folder and a rename (no half-written file)."
@@ -287,19 +359,34 @@ def write_davis_csvs(results_dir: str | os.PathLike, table_g, table_seq, split: 
     results_dir = Path(results_dir)
     paths = results_dir / f'global_results-{split}.csv', results_dir / f'per-sequence_results-{split}.csv'
     for p, t in zip(paths, (table_g, table_seq)):
-        _atomic_write_text(p, t.to_csv(index=False, float_format='%.3f'))
+        _atomic_write_text(p, t.to_csv_text() if isinstance(t, _Table) else t.to_csv(index=False, float_format='%.3f'))
     return paths
 
 # %% ../nbs/31_metrics.ipynb #46e9e413
-class DavisResults(NamedTuple):
-    "The result of `evaluate_davis`: global table (1 row), per-object table and `{sequence: (J [K, n], F [K, n])}`."
-    global_table: 'pd.DataFrame'
-    sequence_table: 'pd.DataFrame'
-    per_frame: dict
+class DavisResults:
+    """The result of `evaluate_davis`: global table (1 row), per-object table and `{sequence: (J [K, n], F [K, n])}`.
+    The tables are pandas DataFrames, built on first access (so that scoring alone never imports pandas)."""
+    def __init__(self, global_table, sequence_table, per_frame: dict):
+        self._tables, self.per_frame = [global_table, sequence_table], per_frame
+
+    def _frame(self, i: int) -> 'pd.DataFrame':
+        if isinstance(self._tables[i], _Table): self._tables[i] = self._tables[i].frame()
+        return self._tables[i]
+
+    @property
+    def global_table(self) -> 'pd.DataFrame': return self._frame(0)
+    @property
+    def sequence_table(self) -> 'pd.DataFrame': return self._frame(1)
+    def __iter__(self): return iter((self.global_table, self.sequence_table, self.per_frame))   # unpacks like a tuple
+    def __getitem__(self, i): return tuple(self)[i]
+    def __len__(self): return 3
+    def __repr__(self): return f"DavisResults({self.scores()}, {len(self.per_frame)} sequences)"
 
     def scores(self) -> dict[str, float]:
         "The global row as `{column: value}` (fractions in [0, 1]; papers report them × 100)."
-        return {c: float(self.global_table[c].iloc[0]) for c in DAVIS_GLOBAL_COLUMNS}
+        g = self._tables[0]
+        if isinstance(g, _Table): return {c: float(v) for c, v in zip(g.columns, g.rows[0])}
+        return {c: float(g[c].iloc[0]) for c in DAVIS_GLOBAL_COLUMNS}
 
 def _mp_context(start_method: str | None = None):
     "`start_method` or, by default, 'fork' on Linux (cheap: no re-import) and 'spawn' elsewhere."
@@ -315,11 +402,17 @@ def _task_size(task) -> int:
     "Work estimate used to start the largest tasks first (number of frames for DAVIS sequences)."
     return len(task[1]) if isinstance(task, tuple) and len(task) > 1 and hasattr(task[1], '__len__') else 0
 
+POOL_MIN_PIXELS = 40_000_000    # evaluated frames × pixels below which `n_workers=None` scores in this process
+
 def _run_tasks(fn: Callable, tasks: list, n_workers: int | None, progress: Callable[[], None] | None = None,
-               start_method: str | None = None) -> list:
-    "Results of `fn(task)` for every task, in task order; in this process when `n_workers` is 1, else in a pool."
+               start_method: str | None = None, work: float | None = None) -> list:
+    """Results of `fn(task)` for every task, in task order; in this process when `n_workers` is 1, else in a pool.
+    `n_workers=None`: one process per CPU, or none at all when the total `work` (if known) is below `POOL_MIN_PIXELS`
+    (four times that where workers are spawned, since each re-imports the module)."""
     if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
         raise ValueError(f"n_workers must be a positive integer or None, got {n_workers!r}")
+    if n_workers is None and work is not None:
+        if work < POOL_MIN_PIXELS * (1 if _mp_context(start_method).get_start_method() == 'fork' else 4): n_workers = 1
     n = _default_workers(len(tasks)) if n_workers is None else min(int(n_workers), max(len(tasks), 1))
     if n <= 1:
         out = []
@@ -348,29 +441,32 @@ def evaluate_davis(davis_root: str | os.PathLike, results_dir: str | os.PathLike
     if not davis_root.is_dir(): raise FileNotFoundError(f"DAVIS root not found: {davis_root}")
     if not results_dir.is_dir(): raise FileNotFoundError(f"results folder not found: {results_dir}")
     seqs = davis_sequence_list(davis_root, split, year)
-    tasks = []
+    tasks, work = [], 0
     for seq in seqs:                                                   # check everything before scoring anything
         gts, preds = _davis_paths(davis_root, results_dir, seq, resolution)
-        tasks.append((seq, [str(p) for p in gts[1:-1]], [str(p) for p in preds], _n_objects(gts[0]), bound_th))
+        K, pixels = _first_frame(gts[0])
+        tasks.append((seq, [str(p) for p in gts[1:-1]], [str(p) for p in preds], K, bound_th))
+        work += len(preds) * pixels                                    # evaluated frames × pixels
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(tasks), desc='DAVIS sequences', unit='seq')
-    try: scores = _run_tasks(_score_sequence, tasks, n_workers, bar.update if bar else None, start_method)
+    try: scores = _run_tasks(_score_sequence, tasks, n_workers, bar.update if bar else None, start_method, work)
     finally:
         if bar: bar.close()
     per_frame = {seq: s for seq, s in zip(seqs, scores)}
-    table_g, table_seq = davis_tables(per_frame, corrected_decay)
+    table_g, table_seq = _davis_rows(per_frame, corrected_decay)
     if write_csv: write_davis_csvs(results_dir, table_g, table_seq, split)
     return DavisResults(table_g, table_seq, per_frame)
 
 # %% ../nbs/31_metrics.ipynb #2dadc77e
 def format_davis_results(results: DavisResults, split: str = 'val') -> str:
     "The global and per-object tables as the official `evaluation_method.py` prints them."
+    text = [t.to_string() if isinstance(t, _Table) else t.to_string(index=False) for t in results._tables]
     return (f"--------------------------- Global results for {split} ---------------------------\n"
-            f"{results.global_table.to_string(index=False)}\n"
+            f"{text[0]}\n"
             f"\n---------- Per sequence results for {split} ----------\n"
-            f"{results.sequence_table.to_string(index=False)}\n")
+            f"{text[1]}\n")
 
 def run_davis_metrics(davis_root: str | os.PathLike, results_dir: str | os.PathLike, split: str = 'val',
                       n_workers: int | None = None, progress: bool = True, file=None) -> DavisResults:
