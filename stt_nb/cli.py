@@ -136,6 +136,10 @@ def build_eval_parser() -> argparse.ArgumentParser:
         e.add_argument('--workers', type=int, default=None, help='DAVIS scoring processes (default: one per core)')
         e.add_argument('--seed', type=int, default=0, help="seed of the 'random' weights (default: 0)")
         e.add_argument('--no-strict', action='store_true', help='load checkpoints non-strictly (report what is skipped)')
+        e.add_argument('--path', choices=['auto', 'tiled', 'dense'], default='auto',
+                       help='propagation kernels (default auto: dense on CUDA when it fits, tiled otherwise)')
+        e.add_argument('--max-memory-mb', type=float, default=None,
+                       help='propagation working-set budget in MB (default: half the free RAM / 80%% of free GPU memory)')
         e.add_argument('--no-progress', action='store_true')
     return p
 
@@ -148,7 +152,7 @@ def _eval(a):
     df = run_eval(a.command, a.checkpoint, a.data_root, a.out, stride=a.stride, protocol=a.protocol, depth=a.depth,
                   device=a.device, split=a.split, input_size=a.input_size, colour=a.colour, batch_size=a.batch_size,
                   sequences=a.sequences, n_workers=a.workers, seed=a.seed, strict=not a.no_strict,
-                  progress=not a.no_progress)
+                  progress=not a.no_progress, path=a.path, max_memory_mb=a.max_memory_mb)
     print(df.to_string(index=False))
 
 def stt_eval_main(argv: Sequence[str] | None = None) -> int:

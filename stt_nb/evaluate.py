@@ -20,7 +20,7 @@ import stt_nb
 from .core import atomic_write, get_device, normalize_rgb, rgb_to_student
 from .backbone import ResNetBackbone, build_backbone, feature_size, load_backbone_weights
 from .data import DavisReader, JhmdbReader, VipReader, VideoSample, eval_input_size, save_indexed_png, load_indexed_png
-from .propagation import (PropagationProtocol, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
+from .propagation import (PATHS, PropagationProtocol, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
                                 labels_to_onehot, propagate, soft_to_labels)
 from . import metrics
 
@@ -133,10 +133,12 @@ def first_frame_labels(mask: np.ndarray, size: tuple[int, int], protocol: Propag
 
 def predict_segmentation(sample: VideoSample, features, protocol: PropagationProtocol,
                          on_frame: Callable[[int, np.ndarray], None] | None = None, device: str | torch.device = 'cpu',
-                         progress: bool = False, input_size: tuple[int, int] | None = None) -> list[np.ndarray] | None:
+                         progress: bool = False, input_size: tuple[int, int] | None = None,
+                         **propagate_options) -> list[np.ndarray] | None:
     """Propagate `sample.first_mask` with `features` (`[T, C, h, w]` or a stream); index maps `[H, W]` to `on_frame`, or returned.
     `input_size`: the network input `(H, W)` the frames were resized to (the first-frame labels follow them, see
-    `first_frame_labels`); `None`: the labels go straight from the original size to the feature grid."""
+    `first_frame_labels`); `None`: the labels go straight from the original size to the feature grid.
+    `propagate_options` go to `propagate` (e.g. `path`, `max_memory_mb`)."""
     if sample.first_mask is None: raise ValueError(f"video {sample.name!r} has no first-frame mask")
     f0, feats = _peek(features)
     h, w = f0.shape[-2:]
@@ -147,12 +149,12 @@ def predict_segmentation(sample: VideoSample, features, protocol: PropagationPro
         mask = out0 if n == 0 else soft_to_labels(soft, (H, W), protocol.minmax, ids).numpy().astype(np.uint8)
         if kept is not None: kept.append(mask)
         else: on_frame(n, mask)
-    propagate(feats, labels0, protocol, device=device, callback=emit, progress=progress)
+    propagate(feats, labels0, protocol, device=device, callback=emit, progress=progress, **propagate_options)
     return kept
 
 # %% ../nbs/33_evaluate.ipynb #a6a63e52
 def predict_keypoints(sample: VideoSample, features, protocol: PropagationProtocol, device: str | torch.device = 'cpu',
-                      progress: bool = False) -> np.ndarray:
+                      progress: bool = False, **propagate_options) -> np.ndarray:
     "Propagate the first frame's keypoints of `sample`; predicted keypoints `[T, J, 2]` (x, y), -1 where a map is empty."
     if sample.keypoints is None: raise ValueError(f"video {sample.name!r} has no keypoints")
     f0, feats = _peek(features)
@@ -170,7 +172,7 @@ def predict_keypoints(sample: VideoSample, features, protocol: PropagationProtoc
         else:
             up = full0 if n == 0 else F.interpolate(soft[None], size=(H, W), mode='bilinear', align_corners=False)[0]
             out.append(metrics.keypoints_from_heatmaps(up[None].numpy(), topk=5)[0])
-    propagate(feats, labels0, protocol, device=device, callback=emit, progress=progress)
+    propagate(feats, labels0, protocol, device=device, callback=emit, progress=progress, **propagate_options)
     return np.stack(out).astype(np.float32)
 
 # %% ../nbs/33_evaluate.ipynb #f33493b5
@@ -220,11 +222,14 @@ class EvalConfig:
     seed: int = 0                       # for `random` weights
     strict: bool = True                 # checkpoint keys must match the backbone exactly
     progress: bool = True
+    path: str = 'auto'                  # propagation: 'tiled' (CPU default), 'dense' (CUDA default when it fits), 'auto'
+    max_memory_mb: float | None = None  # propagation working-set budget; default: half the free RAM / 80 % of free GPU memory
 
     def __post_init__(self):
         if self.task not in TASKS: raise ValueError(f"unknown task {self.task!r}; valid: {list(TASKS)}")
         if self.colour not in COLOURS: raise ValueError(f"colour must be one of {COLOURS}, got {self.colour!r}")
         if self.stride not in (8, 4): raise ValueError(f"stride must be 8 or 4, got {self.stride!r}")
+        if self.path not in PATHS: raise ValueError(f"unknown propagation path {self.path!r}; valid: {list(PATHS)}")
         if not self.out: raise ValueError("an output folder `out` is required")
         if self.split is None: self.split = DEFAULT_SPLITS[self.task]
 
@@ -269,17 +274,18 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
         from tqdm.auto import tqdm
         bar = tqdm(total=len(names), desc=f'{cfg.task} videos', unit='video')
     keypoints, gt_keypoints, n_frames = {}, {}, 0
+    prop = dict(path=cfg.path, max_memory_mb=cfg.max_memory_mb)
     try:
         for sample in _prefetched(reader, names):
             feats = features_fn(sample)
             n_frames += len(sample)
             if cfg.task == 'jhmdb':
-                keypoints[sample.name] = predict_keypoints(sample, feats, protocol, device, cfg.progress)
+                keypoints[sample.name] = predict_keypoints(sample, feats, protocol, device, cfg.progress, **prop)
                 gt_keypoints[sample.name] = sample.keypoints
             else:
                 write = lambda n, m, s=sample: write_label_png(out, s.name, s.frame_names[n], m)
                 predict_segmentation(sample, feats, protocol, write, device, cfg.progress,
-                                     input_size=task_input_size(cfg.task, *sample.size, cfg.input_size))
+                                     input_size=task_input_size(cfg.task, *sample.size, cfg.input_size), **prop)
             if bar: bar.update()
     finally:
         if bar: bar.close()
