@@ -591,6 +591,17 @@ def _target_work(ring: _Ring, fn: torch.Tensor, n: int, protocol: PropagationPro
         finish = lambda: pred.T.reshape(K, h, w)
     return work, units, finish
 
+def _trim_heap() -> None:
+    "Give freed heap pages back to the OS (glibc `malloc_trim`; elsewhere a no-op)."
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+            _MALLOC_TRIM = ctypes.CDLL('libc.so.6').malloc_trim
+        except (OSError, AttributeError): _MALLOC_TRIM = False
+    if _MALLOC_TRIM: _MALLOC_TRIM(0)
+_MALLOC_TRIM = None
+
 def _propagate(frames, f0, T, labels0, protocol, device, plan, S, progress, callback, pool):
     C, h, w = f0.shape
     K, N = labels0.shape[0], protocol.n_context
@@ -616,6 +627,7 @@ def _propagate(frames, f0, T, labels0, protocol, device, plan, S, progress, call
         if N > 0 and (T is None or n < T - 1): ring.put(1 + (n - 1) % N, fn, pred)
         if callback: callback(n, outs[-1])
         del work, units, finish, pred
+        if device.type == 'cpu': _trim_heap()         # else glibc keeps each frame's freed temporaries: RSS creeps up
     return torch.stack(outs)
 
 # %% ../nbs/30_propagation.ipynb #836ea1d8
