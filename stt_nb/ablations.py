@@ -718,10 +718,14 @@ def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny
                eval_options: Mapping | None = None, **plan_options) -> pd.DataFrame:
     """What a grid needs and what is cached, without running anything: per (variant, seed) its run folder and step-1
     run with their status (cached / stale / partial / missing), `trained` (cached and current), and the status of its
-    row in `out/results.csv` (cached / stale / missing); `why` names the identity parts a stale entry differs in."""
+    row in `out/results.csv` (cached / stale / missing; None at a scale without a toy benchmark and no `data_root`);
+    `why` names the identity parts a stale entry differs in."""
     s = get_scale(scale)
     seeds = list(s.seeds if seeds is None else seeds)
-    b = _bench(s, data_root, task, root, eval_options)
+    try: b = _bench(s, data_root, task, root, eval_options)
+    except ValueError as e:
+        if data_root is not None or s.toy is not None: raise
+        b = None                                       # paper scale without data_root: runs only, no result status
     out = Path(out) if out is not None else ablation_root(root) / f'grid_{s.name}'
     df = read_results(out / 'results.csv')
     rows = []
@@ -732,11 +736,11 @@ def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny
             st, why = (None, '') if p is None else p.status()
             dep = None if p is None else p.depends
             dst, dwhy = (None, '') if dep is None else dep.status()
-            ident, _ = _expected(n, seed, p, b, False)
-            old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) else df
-            if not len(old): res, rwhy = 'missing', ''
+            old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) and b else df
+            if b is None: res, rwhy = None, ''
+            elif not len(old): res, rwhy = 'missing', ''
             else:
-                rec = old.iloc[-1].to_dict()
+                rec, ident = old.iloc[-1].to_dict(), _expected(n, seed, p, b, False)[0]
                 if _row_identity(rec)['result_key'] != ident['result_key']:
                     res = 'stale'
                     rwhy = describe_change(_row_identity(rec), ident) if rec.get('result_key') else 'recorded before result keys'
