@@ -491,9 +491,11 @@ def per_sequence_scores(task: str, data_root: str | os.PathLike, eval_dir: str |
         from stt_nb.data import JhmdbReader
         reader = JhmdbReader(data_root, split)
         def pck(p: Path) -> float:
-            try: return float(metrics.jhmdb_pck(np.load(p), reader[p.stem].keypoints, convention=protocol)['PCK@0.1'])
+            name = p.relative_to(eval_dir / 'keypoints').with_suffix('').as_posix()
+            try: return float(metrics.jhmdb_pck(np.load(p), reader[name].keypoints, convention=protocol)['PCK@0.1'])
             except metrics.EvaluationError: return float('nan')               # no scorable joint in this video
-        return {p.stem: pck(p) for p in sorted((eval_dir / 'keypoints').glob('*.npy'))}
+        kdir = eval_dir / 'keypoints'                                     # keypoints/<class>/<video>.npy
+        return {p.relative_to(kdir).with_suffix('').as_posix(): pck(p) for p in sorted(kdir.rglob('*.npy'))}
     raise ValueError(f"unknown benchmark task {task!r}; valid: {list(METRICS)}")
 
 @dataclass
