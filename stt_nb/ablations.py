@@ -785,8 +785,8 @@ def paired_differences(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """`d[seed, sequence]` = score of variant `a` − score of `b` (per-sequence primary metric), over the seeds
     scored for both and the sequences scored in every one of those rows."""
     def table(v):
-        rows = df[df['variant'] == v]
-        if not len(rows): raise ValueError(f"paired_differences: no rows of variant {v!r} in the results")
+        rows = df[(df['variant'] == v) & df['per_sequence'].map(lambda x: isinstance(x, str) and x.startswith('{'))]
+        if not len(rows): raise ValueError(f"paired_differences: no rows of variant {v!r} with per-sequence scores")
         return pd.DataFrame({int(r.seed): json.loads(r.per_sequence) for r in rows.itertuples()}).T   # [seeds, sequences]
     A, B = table(a), table(b)
     seeds = sorted(set(A.index) & set(B.index))
@@ -814,12 +814,13 @@ def claim_verdict(low: float, high: float, n_seeds: int, min_seeds: int = 2) -> 
     return 'holds' if low > 0 else 'reversed' if high < 0 else 'unresolved'
 
 def claims_table(df: pd.DataFrame, claims: Sequence[Claim] = PAPER_CLAIMS, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Every claim whose two variants are in `df`: seeds, sequences, mean paired difference and its 95 % bootstrap
-    interval (× 100, the table's unit) and the verdict."""
+    """Every claim whose two variants are in `df` with per-sequence scores: seeds, sequences, mean paired difference
+    and its 95 % bootstrap interval (× 100, the table's unit) and the verdict."""
     rows, have = [], set(df['variant'])
     for c in claims:
         if c.better not in have or c.worse not in have: continue
-        d = paired_differences(df, c.better, c.worse)
+        try: d = paired_differences(df, c.better, c.worse)
+        except ValueError: continue                    # rows from before per-sequence scores were kept
         mean, lo, hi = bootstrap_interval(d.values, n_boot, seed=seed)
         rows.append(dict(group=c.group, claim=c.text, diff=f'{c.better} − {c.worse}', seeds=d.shape[0],
                          sequences=d.shape[1], mean=round(100 * mean, 2), low=round(100 * lo, 2), high=round(100 * hi, 2),
