@@ -528,10 +528,12 @@ def _expected(variant: str, seed: int, plan: RunPlan | None, b: _Bench, allow_st
         st, why = plan.status()
         use_old = st == 'stale' and allow_stale and (plan.run_dir / 'done.json').is_file()
         run = plan.recorded() if use_old else dict(key=plan.key, parts=plan.parts)
+        if use_old and not run.get('key'): run = dict(key='unrecorded', parts={})   # trained before identities
         if not use_old: why = ''
-    ident = {**{p: run['parts'].get(p, '') for p in ('config', 'step 1', 'checkpoint', 'training data')},
-             'run code': run['parts'].get('code', ''), 'code': b.code, 'benchmark': b.key, 'eval options': short_hash(eval_identity(b.task, b.options, plan is None)
-                                                                           | ({'seed': seed} if plan is None else {}))}
+    parts = run.get('parts') or {}
+    ev = eval_identity(b.task, b.options, plan is None) | ({'seed': seed} if plan is None else {})
+    ident = {**{p: parts.get(p, '') for p in ('config', 'step 1', 'checkpoint', 'training data')},
+             'run code': parts.get('code', ''), 'code': b.code, 'benchmark': b.key, 'eval options': short_hash(ev)}
     ident['run'] = run['key']
     ident['result_key'] = short_hash(ident)
     return ident, why
