@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_ablations.ipynb #a0361ddc
 from __future__ import annotations
-import copy, dataclasses, hashlib, json, os, time
+import copy, dataclasses, hashlib, io, json, os, time, tokenize
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,17 +16,21 @@ import pandas as pd
 import stt_nb
 from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_if_missing
 from .contrastive import SpatialTask, export_encoder
+from . import embedded
 from .embedded import cache_dir, toy_davis
 from .stt import TemporalTask, export_student
 from .joint import JointTask
 from .training import run_training, task_config_class
-from .evaluate import run_eval
+from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
-__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TASKS', 'PRIMARY_METRIC', 'METRICS', 'Variant', 'get_variant', 'group_variants',
-           'Scale', 'get_scale', 'configs_dir', 'toy_benchmark', 'config_hash', 'RunPlan', 'ablation_root',
-           'plan_variant', 'ensure_trained', 'run_seconds', 'evaluate_variant', 'run_grid', 'summarize',
-           'ablation_tables', 'plot_ablations', 'write_report', 'plan_table']
+__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'CODE_MODULES', 'PARTS', 'TASKS', 'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS',
+           'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale',
+           'configs_dir', 'toy_benchmark', 'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root',
+           'training_data_identity', 'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan',
+           'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results',
+           'update_results', 'run_grid', 'summarize', 'ablation_tables', 'plot_ablations', 'write_report', 'plan_table',
+           'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -103,6 +107,7 @@ class Scale:
     toy: Optional[tuple] = None         # toy_davis(**dict(toy)) when no data_root is given; None: data_root required
     eval_options: tuple = ()            # run_eval options, (key, value) pairs
     doc: str = ''
+    seeds: tuple[int, ...] = (0, 1, 2)  # the grid's default seeds (one sample per seed: see "Seeds and intervals")
 
 SCALES: dict[str, Scale] = {s.name: s for s in [
     Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
@@ -110,7 +115,7 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
           ('loop.epochs=2', 'data.repeats=4', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2'),
           (('n_sequences', 1), ('n_frames', 8), ('height', 120)), (('input_size', 120),),
           'smoke test: 8 step-1 steps, 4 step-2 steps (a checkpoint every 2, so that a killed run resumes), one '
-          '8-frame toy sequence at 120 px'),
+          '8-frame toy sequence at 120 px', seeds=(0,)),
     Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', (), (),
           (('n_sequences', 3), ('n_frames', 24), ('height', 240)), (),
           'embedded data on CPU: 160 step-1 steps, 120 step-2 steps; toy DAVIS 3 × 24 frames, evaluated at the '
@@ -139,6 +144,127 @@ def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0) -> Path:
     if s.toy is None: raise ValueError(f"scale {s.name!r} has no toy benchmark: pass data_root (a DAVIS-2017 folder)")
     return toy_davis(**dict(s.toy), seed=seed)
 
+# %% ../nbs/40_ablations.ipynb #d1e7a002
+CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'embedded', 'contrastive', 'reconstruction',
+                'distillation', 'stt', 'joint', 'training', 'propagation', 'metrics', 'evaluate')
+PARTS = ('config', 'step 1', 'checkpoint', 'training data', 'run code', 'code', 'benchmark', 'eval options')  # report order
+
+def short_hash(obj) -> str:
+    "12 hex digits of the SHA-256 of `obj` as sorted-key JSON."
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+_SOURCES: dict = {}
+
+def _source_digest(path: Path) -> str:
+    "SHA-256 of a module source without its comment-only and blank lines; cached per (path, size, mtime) in this process."
+    st = path.stat(); k = (str(path), st.st_size, st.st_mtime_ns)
+    if k not in _SOURCES:
+        text = path.read_text(encoding='utf-8')
+        drop = {t.start[0] for t in tokenize.generate_tokens(io.StringIO(text).readline)   # never inside a string:
+                if (t.type == tokenize.COMMENT and not t.line[:t.start[1]].strip())     # comment-only lines
+                or (t.type == tokenize.NL and not t.line.strip())}                      # blank lines
+        kept = [l for i, l in enumerate(text.splitlines(), 1) if i not in drop]
+        _SOURCES[k] = hashlib.sha256('\n'.join(kept).encode()).hexdigest()
+    return _SOURCES[k]
+
+def code_fingerprint(package_dir: str | os.PathLike | None = None, modules: Sequence[str] = CODE_MODULES) -> str:
+    "12-hex identity of the code that computes weights and scores: the sources of `modules` (default: this package's)."
+    pkg = Path(package_dir) if package_dir is not None else Path(stt_nb.__file__).resolve().parent
+    h = hashlib.sha256()
+    for m in sorted(modules):
+        p = pkg / f'{m}.py'
+        if not p.is_file(): raise FileNotFoundError(f"code_fingerprint: module source {p} not found")
+        h.update(f'{m}\0{_source_digest(p)}\n'.encode())
+    return h.hexdigest()[:12]
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+def folder_manifest(root: str | os.PathLike, content: bool = True, cache: str | os.PathLike | None = None) -> str:
+    """12-hex identity of the files under `root` (hidden ones skipped): relative path, size, and the SHA-256 of the
+    content (`content=True`) or the mtime (`content=False`). Content hashes are kept in the JSON file `cache` by
+    (size, mtime), so an unchanged folder is only `stat`ed."""
+    root = Path(root)
+    if not root.is_dir(): raise FileNotFoundError(f"folder_manifest: {root} is not a folder")
+    old, new, entries = {}, {}, []
+    if content and cache is not None and Path(cache).is_file():
+        try: old = json.loads(Path(cache).read_text())
+        except (OSError, ValueError): old = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+        for name in sorted(filenames):
+            if name.startswith('.'): continue
+            p = Path(dirpath) / name
+            rel, st = p.relative_to(root).as_posix(), p.stat()
+            if not content: entries.append((rel, st.st_size, st.st_mtime_ns)); continue
+            c = old.get(rel)
+            digest = c[2] if c and c[0] == st.st_size and c[1] == st.st_mtime_ns else _file_digest(p)
+            new[rel] = [st.st_size, st.st_mtime_ns, digest]
+            entries.append((rel, st.st_size, digest))
+    if content and cache is not None and new != old:
+        with atomic_write(cache, 'w') as f: json.dump(new, f)
+    return short_hash(sorted(entries))
+
+def ablation_root(root: str | os.PathLike | None = None) -> Path:
+    "Where runs, evaluations and manifests are cached: `root`, else `$STT_NB_CACHE/ablations`."
+    return Path(root) if root is not None else cache_dir('ablations')
+
+def _manifest_cache(root: str | os.PathLike, cache_root=None) -> Path:
+    return ablation_root(cache_root) / 'manifests' / f"{short_hash(str(Path(root).resolve()))}.json"
+
+def _dist_version(dist: str) -> str:
+    import importlib.metadata
+    try: return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError: return 'absent'
+
+_TRAIN_MANIFESTS: dict = {}
+
+def training_data_identity(cfg) -> str:
+    """12-hex identity of a training config's data: for `data.source: embedded` the embedded builder's format version
+    and the packages the clips and photos come from; for a `data.root` folder its path/size/mtime manifest (computed
+    once per process; a folder that does not exist yet is named by its path)."""
+    d = cfg.data
+    if getattr(d, 'source', None) == 'embedded':
+        return short_hash(dict(source='embedded', format=getattr(embedded, '_FORMAT_VERSION', None),
+                               packages={p: _dist_version(p) for p in ('scikit-video', 'scikit-image')}))
+    root = getattr(d, 'root', None)
+    if not root or not Path(str(root)).is_dir(): return short_hash(dict(source=getattr(d, 'source', None), root=str(root)))
+    key = str(Path(root).resolve())
+    if key not in _TRAIN_MANIFESTS: _TRAIN_MANIFESTS[key] = folder_manifest(root, content=False)
+    return _TRAIN_MANIFESTS[key]
+
+def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None = None, root=None) -> str:
+    "12-hex identity of the benchmark: the scale's toy generator parameters, or the content manifest of `data_root`."
+    s = get_scale(scale)
+    if data_root is None:
+        if s.toy is None: raise ValueError(f"scale {s.name!r} has no toy benchmark: pass data_root (a DAVIS-2017 folder)")
+        return short_hash(dict(generator='toy_davis', params=dict(s.toy), seed=0,
+                               format=getattr(embedded, '_FORMAT_VERSION', None)))
+    return folder_manifest(data_root, True, _manifest_cache(data_root, root))
+
+_EVAL_BOOKKEEPING = ('checkpoint', 'data_root', 'out', 'device', 'n_workers', 'progress')
+
+def eval_identity(task: str, options: Mapping | None = None, random_weights: bool = False) -> dict:
+    """Every evaluation setting that can change a score, resolved against `EvalConfig`'s defaults (device, workers,
+    progress and paths cannot); the seed only counts for random weights. Unknown options: a `ValueError` naming them."""
+    options = dict(options or {})
+    valid = [f.name for f in dataclasses.fields(EvalConfig) if f.name not in _EVAL_BOOKKEEPING + ('task',)]
+    bad = [k for k in options if k not in valid and k not in _EVAL_BOOKKEEPING]
+    if bad: raise ValueError(f"unknown evaluation option(s) {bad}; valid: {valid}")
+    cfg = EvalConfig(task=task, out='-', **{k: v for k, v in options.items() if k not in ('out', 'checkpoint', 'data_root')})
+    d = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _EVAL_BOOKKEEPING}
+    if not random_weights: d.pop('seed')
+    return d
+
+def describe_change(old: Mapping, new: Mapping) -> str:
+    "One line naming every identity part that differs between `old` and `new`, with the old → new short hashes."
+    diff = [f"{p} {old.get(p) or '-'} → {new.get(p) or '-'}" for p in PARTS if str(old.get(p) or '') != str(new.get(p) or '')]
+    if diff: return '; '.join(diff)
+    return f"run {old.get('run') or '-'} → {new.get('run') or '-'}" if old.get('run') != new.get('run') else 'identity changed'
+
 # %% ../nbs/40_ablations.ipynb #8b56ba17
 def _say(msg: str) -> None: print(msg, flush=True)
 
@@ -155,28 +281,50 @@ def config_hash(cfg, replace: Mapping[str, str] | None = None) -> str:
     m = d.get('model', {})
     if 'teacher' in m and m['teacher'] is None:     # no teacher: its depth/layout/temperature/input change nothing
         for k in [k for k in m if k.startswith('teacher_')]: m.pop(k)
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return short_hash(d)
+
+def _read_json(path: Path) -> dict:
+    try: return json.loads(Path(path).read_text())
+    except (OSError, ValueError): return {}
 
 @dataclass
 class RunPlan:
-    "One training run of a variant: task, resolved config, identity, folder, and the run it starts from."
+    """One training run of a variant: task, resolved config, identity (`key`, the hash of `parts`: config, step 1,
+    training data, code), folder (named by the config hash, so one folder per requested run), step-1 run."""
     kind: str                          # 'spatial' | 'temporal' | 'joint'
     config: Any
     key: str
     run_dir: Path
     depends: Optional['RunPlan'] = None
     external: Optional[str] = None     # a given step-1 checkpoint used instead of training one
+    parts: dict = dataclasses.field(default_factory=dict)
 
     @property
     def export_path(self) -> Path: return Path(self.external) if self.external else self.run_dir / 'backbone.pt'
     @property
-    def done(self) -> bool: return self.external is not None or (self.run_dir / 'done.json').is_file()
+    def done(self) -> bool: return self.status()[0] in ('cached', 'given')
+
+    def recorded(self) -> dict:
+        "The identity the finished (or interrupted) run in `run_dir` was trained with: {'key', 'parts'}, or {}."
+        for f in ('done.json', 'identity.json'):
+            if (self.run_dir / f).is_file(): return _read_json(self.run_dir / f).get('identity') or {}
+        return {}
+
+    def status(self) -> tuple[str, str]:
+        """('given' | 'cached' | 'stale' | 'partial' | 'missing', why): 'cached' = finished with this identity;
+        'stale' = finished (or interrupted) with another, `why` names the parts that differ; 'partial' = interrupted
+        with this identity (it resumes)."""
+        if self.external is not None: return 'given', ''
+        finished = (self.run_dir / 'done.json').is_file()
+        started = finished or (self.run_dir / 'checkpoints' / 'latest.pt').is_file()
+        if not started: return 'missing', ''
+        rec = self.recorded()
+        if not rec: return 'stale', 'trained before run identities were recorded (no identity in done.json)'
+        if rec.get('key') != self.key:
+            return 'stale', describe_change(rec.get('parts', {}), self.parts) + ('' if finished else ' (interrupted run)')
+        return ('cached' if finished else 'partial'), ''
 
 TASKS = {'spatial': SpatialTask, 'temporal': TemporalTask, 'joint': JointTask}
-
-def ablation_root(root: str | os.PathLike | None = None) -> Path:
-    "Where runs and evaluations are cached: `root`, else `$STT_NB_CACHE/ablations`."
-    return Path(root) if root is not None else cache_dir('ablations')
 
 def _load(kind: str, path: Path, overrides: Sequence[str]):
     "The `kind` config of `path` with `overrides`; required keys (`???`) may stay unset until `_require` (the plan sets some)."
@@ -198,6 +346,14 @@ def _file_id(path: str) -> str:
     if not p.is_file(): raise FileNotFoundError(f"spatial_checkpoint not found: {p}")
     return f"{p.resolve()}:{p.stat().st_size}:{int(p.stat().st_mtime)}"
 
+def _run_plan(kind: str, cfg, config_key: str, runs: Path, depends: RunPlan | None = None) -> RunPlan:
+    "A plan whose identity is (config, step 1, training data, code); its folder is named by the config hash alone."
+    parts = {'config': config_key, 'step 1': depends.key if depends is not None else '',
+             'training data': training_data_identity(cfg), 'code': code_fingerprint()}
+    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=f'{kind}-{config_key}', out_dir=str(runs),
+                                                             overwrite=True))
+    return RunPlan(kind, cfg, short_hash(parts), runs / f'{kind}-{config_key}', depends, parts=parts)
+
 def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None,
                  spatial_overrides: Sequence[str] = (), temporal_overrides: Sequence[str] = (),
                  spatial_checkpoint: str | None = None) -> RunPlan | None:
@@ -208,14 +364,14 @@ def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int 
     if v.train == 'none': return None
     cdir, seed_o = configs_dir(), [f'run.seed={int(seed)}']
     if spatial_checkpoint is not None:
-        sp = RunPlan('spatial', None, hashlib.sha256(_file_id(spatial_checkpoint).encode()).hexdigest()[:12],
-                     Path(spatial_checkpoint).parent, external=str(spatial_checkpoint))
+        ck = short_hash(_file_id(spatial_checkpoint))
+        sp = RunPlan('spatial', None, ck, Path(spatial_checkpoint).parent, external=str(spatial_checkpoint),
+                     parts={'checkpoint': ck})
+        sp_ref = ck
     else:
         cfg = _load('spatial', cdir / s.spatial, [*s.spatial_overrides, *spatial_overrides, *seed_o])
-        key = config_hash(cfg)
-        cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=f'spatial-{key}', out_dir=str(runs),
-                                                                 overwrite=True))
-        sp = RunPlan('spatial', cfg, key, runs / f'spatial-{key}')
+        sp_ref = config_hash(cfg)
+        sp = _run_plan('spatial', cfg, sp_ref, runs)
     if v.train == 'spatial' or v.init == 'spatial' or v.teacher:     # step 1 is needed: its required keys must be set
         if sp.config is not None: _require(sp.config, cdir / s.spatial, 'spatial')
     if v.train == 'spatial': return sp
@@ -228,144 +384,296 @@ def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int 
         m = dataclasses.replace(m, teacher_depth=depth, teacher_preset='teacher' if sp.config is None else sp.config.model.preset,
                                 teacher_input=m.teacher_input if sp.config is None else sp.config.data.color)
     cfg = _require(dataclasses.replace(cfg, model=m), cdir / s.temporal, 'temporal')   # init/teacher set by the plan
-    key = config_hash(cfg, {'model.init': f'@{sp.key}' if v.init == 'spatial' else 'random',
-                            'model.teacher': f'@{sp.key}' if v.teacher else None})
-    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=f'{v.train}-{key}', out_dir=str(runs),
-                                                             overwrite=True))
-    return RunPlan(v.train, cfg, key, runs / f'{v.train}-{key}', sp if uses else None)
+    key = config_hash(cfg, {'model.init': f'@{sp_ref}' if v.init == 'spatial' else 'random',
+                            'model.teacher': f'@{sp_ref}' if v.teacher else None})
+    return _run_plan(v.train, cfg, key, runs, sp if uses else None)
 
 # %% ../nbs/40_ablations.ipynb #e1b0155e
 @contextmanager
-def _run_lock(run_dir: Path):
-    "Exclusive lock on a run folder, so that two processes asking for the same run train it once (POSIX)."
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / '.lock', 'w') as f:
+def _file_lock(path: Path):
+    "Exclusive advisory lock on the file `path` (created if missing) for the duration of the block (POSIX)."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'a') as f:
         try: import fcntl
         except ImportError: yield; return                # no advisory locks on this platform
         fcntl.flock(f, fcntl.LOCK_EX)
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
-def _train_run(plan: RunPlan, device: str | None, progress: bool, log=_say) -> None:
-    if plan.done: return
+def _run_lock(run_dir: Path):
+    "Exclusive lock on a run folder, so that two processes asking for the same run train it once."
+    return _file_lock(run_dir / '.lock')
+
+def _clear_run(run_dir: Path) -> None:
+    "Delete everything a run wrote into `run_dir` (checkpoints, logs, weights, records), keeping the lock file."
+    import shutil
+    for p in run_dir.iterdir():
+        if p.name == '.lock': continue
+        shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+
+def _train_run(plan: RunPlan, device: str | None, progress: bool, log=_say, allow_stale: bool = False) -> str:
+    """Make `plan`'s weights exist: '' when they are current (cached or trained now); with `allow_stale`, a finished
+    stale run is reused as it is and the reason it is stale is returned. A stale run is otherwise trained again from
+    scratch, and whatever is trained is trained from current dependencies (never from a stale step 1)."""
+    st, why = plan.status()
+    if st in ('cached', 'given'): return ''
+    if st == 'stale' and allow_stale and (plan.run_dir / 'done.json').is_file():
+        log(f"reusing stale run {plan.run_dir.name} (allow_stale): {why}")
+        return why
     if plan.depends is not None: _train_run(plan.depends, device, progress, log)
     with _run_lock(plan.run_dir):
-        if not plan.done: _train_locked(plan, device, progress, log)
+        st, why = plan.status()
+        if st == 'cached': return ''
+        if st == 'stale':
+            log(f"run {plan.run_dir.name} is stale ({why}): training it again")
+            _clear_run(plan.run_dir)
+        _train_locked(plan, device, progress, log)
+    return ''
 
 def _train_locked(plan: RunPlan, device: str | None, progress: bool, log=_say) -> None:
     cfg = plan.config
     if not progress: cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, progress=False))
     resume = 'auto' if (plan.run_dir / 'checkpoints' / 'latest.pt').is_file() else False
     log(f"training {plan.kind} run {plan.run_dir.name}" + (' (resuming)' if resume else ''))
+    identity = dict(key=plan.key, parts=plan.parts)
+    if not resume:                                   # what an interrupted run was started with
+        with atomic_write(plan.run_dir / 'identity.json', 'w') as f: json.dump(dict(identity=identity), f, indent=1)
     t0 = time.perf_counter()
     res = run_training(TASKS[plan.kind](), config_to_dict(cfg), resume=resume, device=device)
     secs = time.perf_counter() - t0
     export = export_encoder if plan.kind == 'spatial' else export_student
     export(res.checkpoint, plan.run_dir / 'backbone.pt')
-    done = dict(kind=plan.kind, key=plan.key, steps=res.step, losses=res.losses, seconds=round(secs, 1),
-                checkpoint=str(res.checkpoint), backbone=str(plan.export_path), stt_nb_version=stt_nb.__version__)
+    done = dict(kind=plan.kind, key=plan.key, identity=identity, steps=res.step, losses=res.losses,
+                seconds=round(secs, 1), checkpoint=str(res.checkpoint), backbone=str(plan.export_path),
+                stt_nb_version=stt_nb.__version__)
     with atomic_write(plan.run_dir / 'done.json', 'w') as f: json.dump(done, f, indent=1, default=float)
 
 def ensure_trained(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None, progress: bool = True,
-                   device: str | None = None, **plan_options) -> str:
+                   device: str | None = None, allow_stale: bool = False, **plan_options) -> str:
     """Backbone weights of `variant` (a file path), training them and their step-1 model unless cached; 'random' for
-    the untrained variant. `plan_options`: spatial_overrides, temporal_overrides, spatial_checkpoint."""
+    the untrained variant. A stale run is trained again unless `allow_stale`. `plan_options`: spatial_overrides,
+    temporal_overrides, spatial_checkpoint."""
     plan = plan_variant(variant, scale, seed, root, **plan_options)
     if plan is None: return 'random'
-    _train_run(plan, device, progress)
+    _train_run(plan, device, progress, allow_stale=allow_stale)
     return str(plan.export_path)
 
 def run_seconds(plan: RunPlan | None) -> float:
     "Training seconds of one finished run, as recorded when it was trained (0 for no run or a given checkpoint)."
     if plan is None or plan.external is not None or not (plan.run_dir / 'done.json').is_file(): return 0.0
-    return float(json.loads((plan.run_dir / 'done.json').read_text()).get('seconds', 0.0))
+    return float(_read_json(plan.run_dir / 'done.json').get('seconds', 0.0))
 
 # %% ../nbs/40_ablations.ipynb #ca7bc9bf
 PRIMARY_METRIC = {'davis': 'J&F-Mean', 'jhmdb': 'PCK@0.1', 'vip': 'mIoU'}
 METRICS = {'davis': ['J&F-Mean', 'J-Mean', 'F-Mean'], 'jhmdb': ['PCK@0.1', 'PCK@0.2'], 'vip': ['mIoU']}
+SLOT = ('variant', 'seed', 'task', 'scale')          # one results.csv row per slot
+KEY_COLUMNS = {'config': 'key_config', 'step 1': 'key_step1', 'checkpoint': 'key_checkpoint', 'training data': 'key_data',
+               'run code': 'code_run', 'code': 'code', 'benchmark': 'key_benchmark', 'eval options': 'key_eval'}
 
-def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None,
-                     data_root: str | os.PathLike | None = None, task: str = 'davis', device: str | None = None,
-                     progress: bool = True, eval_options: Mapping | None = None, **plan_options) -> dict:
-    "Train (or reuse) `variant`, evaluate it on the scale's benchmark (or `data_root`), return one results row."
-    v, s = get_variant(variant), get_scale(scale)
+def per_sequence_scores(task: str, data_root: str | os.PathLike, eval_dir: str | os.PathLike,
+                        split: str | None = None, protocol: str = 'stt') -> dict[str, float]:
+    """The task's primary metric per video of a finished evaluation in `eval_dir`: DAVIS J&F per sequence (mean over
+    its objects of (J + F) / 2, from the per-object CSV the evaluation wrote, 3 decimals), VIP mIoU per video, JHMDB
+    PCK@0.1 per video (from the saved keypoints)."""
+    from stt_nb import metrics
+    from stt_nb.evaluate import score_vip
+    split, eval_dir = split or DEFAULT_SPLITS[task], Path(eval_dir)
+    if task == 'davis':
+        t = pd.read_csv(eval_dir / f'per-sequence_results-{split}.csv')
+        seq = t['Sequence'].astype(str).str.rsplit('_', n=1).str[0]           # '<sequence>_<object>'
+        jf = ((t['J-Mean'] + t['F-Mean']) / 2).groupby(seq, sort=True).mean()
+        return {str(k): float(v) for k, v in jf.items()}
+    if task == 'vip':
+        from stt_nb.data import VipReader
+        vids = [v for v in VipReader(data_root, split).videos if (eval_dir / v).is_dir()]
+        return {v: float(score_vip(data_root, eval_dir, split, [v])['mIoU']) for v in vids}
+    if task == 'jhmdb':
+        from stt_nb.data import JhmdbReader
+        reader = JhmdbReader(data_root, split)
+        def pck(p: Path) -> float:
+            name = p.relative_to(eval_dir / 'keypoints').with_suffix('').as_posix()
+            try: return float(metrics.jhmdb_pck(np.load(p), reader[name].keypoints, convention=protocol)['PCK@0.1'])
+            except metrics.EvaluationError: return float('nan')               # no scorable joint in this video
+        kdir = eval_dir / 'keypoints'                                     # keypoints/<class>/<video>.npy
+        return {p.relative_to(kdir).with_suffix('').as_posix(): pck(p) for p in sorted(kdir.rglob('*.npy'))}
+    raise ValueError(f"unknown benchmark task {task!r}; valid: {list(METRICS)}")
+
+@dataclass
+class _Bench:
+    "What every row of one grid shares: the benchmark (path and identity), evaluation options, code, task."
+    scale: Scale
+    task: str
+    path: Optional[Path]             # None until needed: the toy benchmark is built lazily
+    key: str
+    options: dict
+    code: str
+
+def _bench(scale, data_root, task: str, root, eval_options: Mapping | None) -> _Bench:
+    "Check the task and benchmark (before any training) and compute the identities shared by a grid's rows."
+    s = get_scale(scale)
     if task not in METRICS: raise ValueError(f"unknown benchmark task {task!r}; valid: {list(METRICS)}")
     if data_root is None and task != 'davis': raise ValueError(f"the toy benchmark is DAVIS-layout; task {task!r} needs data_root")
     if data_root is not None and not Path(data_root).is_dir(): raise FileNotFoundError(f"benchmark data_root not found: {data_root}")
-    bench = Path(data_root) if data_root is not None else toy_benchmark(s)      # checked before any training
-    plan = plan_variant(v, s, seed, root, **plan_options)
-    if plan is not None: _train_run(plan, device, progress)
-    ckpt = 'random' if plan is None else str(plan.export_path)
     opts = {**dict(s.eval_options), **dict(eval_options or {})}
-    ident = dict(run='random' if plan is None else plan.key, seed=seed if plan is None else None, task=task,
-                 bench=str(bench.resolve()), **opts)
-    ekey = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    out = ablation_root(root) / 'evals' / f'{v.name}-{ekey}'
-    if (out / 'scores.json').is_file():                              # written last: the evaluation finished
-        table = pd.DataFrame([json.loads((out / 'scores.json').read_text())])
+    eval_identity(task, opts)                                                    # unknown options fail here
+    return _Bench(s, task, None if data_root is None else Path(data_root), benchmark_identity(s, data_root, root),
+                  opts, code_fingerprint())
+
+def _expected(variant: str, seed: int, plan: RunPlan | None, b: _Bench, allow_stale: bool) -> tuple[dict, str]:
+    """The identity a result row of (variant, seed) would have now: {run, key columns..., result_key}, and why its
+    run is stale when a stale run would be reused (`allow_stale`)."""
+    why = ''
+    if plan is None: run = dict(key='random', parts={})
     else:
-        table = run_eval(task, ckpt, bench, out, device=device or 'auto', seed=seed, progress=progress, **opts)
-        with atomic_write(out / 'scores.json', 'w') as f: json.dump(table.iloc[0].to_dict(), f, indent=1, default=str)
-    row = dict(variant=v.name, seed=seed, scale=s.name, task=task, run=ident['run'],
-               **{m: float(table[m].iloc[0]) for m in METRICS[task] if m in table},
+        st, why = plan.status()
+        use_old = st == 'stale' and allow_stale and (plan.run_dir / 'done.json').is_file()
+        run = plan.recorded() if use_old else dict(key=plan.key, parts=plan.parts)
+        if use_old and not run.get('key'): run = dict(key='unrecorded', parts={})   # trained before identities
+        if not use_old: why = ''
+    parts = run.get('parts') or {}
+    ev = eval_identity(b.task, b.options, plan is None) | ({'seed': seed} if plan is None else {})
+    ident = {**{p: parts.get(p, '') for p in ('config', 'step 1', 'checkpoint', 'training data')},
+             'run code': parts.get('code', ''), 'code': b.code, 'benchmark': b.key, 'eval options': short_hash(ev)}
+    ident['run'] = run['key']
+    ident['result_key'] = short_hash(ident)
+    return ident, why
+
+def _row_identity(row: Mapping) -> dict:
+    "The identity parts recorded in a results row (missing columns read as '')."
+    def val(c):
+        v = row.get(c, '')
+        return '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    return {**{p: val(c) for p, c in KEY_COLUMNS.items()}, 'run': val('run_key'), 'result_key': val('result_key')}
+
+def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None,
+                     data_root: str | os.PathLike | None = None, task: str = 'davis', device: str | None = None,
+                     progress: bool = True, eval_options: Mapping | None = None, allow_stale: bool = False,
+                     log=_say, **plan_options) -> dict:
+    """Train (or reuse) `variant`, evaluate it on the scale's benchmark (or `data_root`), return one results row with
+    its identity (result key, run key, code fingerprint, each part's hash), per-sequence scores and `stale` marking."""
+    v, s = get_variant(variant), get_scale(scale)
+    b = _bench(s, data_root, task, root, eval_options)                  # checked before any training
+    plan = plan_variant(v, s, seed, root, **plan_options)
+    stale_why = '' if plan is None else _train_run(plan, device, progress, log, allow_stale)
+    ident, _ = _expected(v.name, seed, plan, b, allow_stale)
+    bench = b.path if b.path is not None else toy_benchmark(s)
+    ckpt = 'random' if plan is None else str(plan.export_path)
+    out = ablation_root(root) / 'evals' / f"{v.name}-{ident['result_key']}"
+    if not (out / 'scores.json').is_file():                              # written last: the evaluation finished
+        table = run_eval(task, ckpt, bench, out, device=device or 'auto', seed=seed, progress=progress, **b.options)
+        seqs = per_sequence_scores(task, bench, out, b.options.get('split'), str(table['protocol'].iloc[0]))
+        with atomic_write(out / 'per_sequence.json', 'w') as f: json.dump(seqs, f, indent=1)
+        with atomic_write(out / 'scores.json', 'w') as f:
+            json.dump(dict(table.iloc[0].to_dict(), identity=ident), f, indent=1, default=str)
+    scores = _read_json(out / 'scores.json')
+    row = dict(variant=v.name, seed=seed, scale=s.name, task=task,
+               **{m: float(scores[m]) for m in METRICS[task] if m in scores},
+               stale=bool(stale_why), stale_why=f'run: {stale_why}' if stale_why else '',
+               result_key=ident['result_key'], run_key=ident['run'],
+               **{c: ident[p] for p, c in KEY_COLUMNS.items()},
+               per_sequence=json.dumps(_read_json(out / 'per_sequence.json'), sort_keys=True),
                train_seconds=run_seconds(plan), step1_seconds=run_seconds(plan.depends) if plan is not None else 0.0,
-               eval_seconds=float(table['seconds'].iloc[0]), eval_dir=str(out),
-               weights=ckpt)
+               eval_seconds=float(scores.get('seconds', 0.0)), eval_dir=str(out), weights=ckpt)
     return row
 
-def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny', seeds: Sequence[int] = (0,), root=None,
-             out: str | os.PathLike | None = None, data_root=None, task: str = 'davis', device: str | None = None,
-             progress: bool = True, log=_say, **options) -> pd.DataFrame:
-    """Train/evaluate every variant (default: all) for every seed; results in `out/results.csv` (default
-    `<root>/grid_<scale>`), one row per (variant, seed); rows already there with the same identity are reused."""
+def _is_stale(v) -> bool: return v is True or str(v).strip().lower() in ('true', '1')
+
+def _slot_ids(df: pd.DataFrame) -> pd.Series:
+    return df[list(SLOT)].astype(str).agg('|'.join, axis=1)
+
+def read_results(csv: str | os.PathLike) -> pd.DataFrame:
+    "A grid's `results.csv` (empty frame if absent), identity columns as text."
+    csv = Path(csv)
+    if not csv.is_file(): return pd.DataFrame()
+    return pd.read_csv(csv, dtype={c: str for c in [*KEY_COLUMNS.values(), 'run_key', 'result_key', 'stale_why']},
+                       keep_default_na=False, na_values={m: [''] for ms in METRICS.values() for m in ms})
+
+def update_results(csv: str | os.PathLike, rows: Sequence[Mapping]) -> pd.DataFrame:
+    """Upsert `rows` into `csv`: under an exclusive lock on `<csv>.lock`, read the current file, replace the rows of the
+    same (variant, seed, task, scale), write a temporary file and rename it. Concurrent writers lose no row."""
+    csv = Path(csv)
+    with _file_lock(csv.with_name(csv.name + '.lock')):
+        df, new = read_results(csv), pd.DataFrame(list(rows))
+        if len(df) and len(new): df = df[~_slot_ids(df).isin(set(_slot_ids(new)))]
+        df = pd.concat([df, new], ignore_index=True) if len(df) else new
+        with atomic_write(csv, 'w') as f: df.to_csv(f, index=False)
+    return df
+
+def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny', seeds: Sequence[int] | None = None,
+             root=None, out: str | os.PathLike | None = None, data_root=None, task: str = 'davis',
+             device: str | None = None, progress: bool = True, log=_say, allow_stale: bool = False,
+             eval_options: Mapping | None = None, **plan_options) -> pd.DataFrame:
+    """Train/evaluate every variant (default: all) for every seed (default: the scale's); results in
+    `out/results.csv` (default `<root>/grid_<scale>`), one row per (variant, seed). A row is reused only when its
+    result key equals the one it would have now; a stale row says which identity part differs and is evaluated
+    (and trained) again, or, with `allow_stale`, kept and marked `stale`."""
     s = get_scale(scale)
+    seeds = list(s.seeds if seeds is None else seeds)
     names = list(VARIANTS) if variants is None else [get_variant(v).name for v in variants]
+    b = _bench(s, data_root, task, root, eval_options)
     out = Path(out) if out is not None else ablation_root(root) / f'grid_{s.name}'
     out.mkdir(parents=True, exist_ok=True)
     csv = out / 'results.csv'
-    df = pd.read_csv(csv) if csv.is_file() else pd.DataFrame()
     todo = [(seed, n) for seed in seeds for n in names]
     for i, (seed, n) in enumerate(todo, 1):
-        plan = plan_variant(n, s, seed, root, **{k: v for k, v in options.items() if k != 'eval_options'})
-        ident = 'random' if plan is None else plan.key
-        have = len(df) and ((df['variant'] == n) & (df['seed'] == seed) & (df['run'] == ident)
-                            & (df['task'] == task)).any()
-        if have: log(f"[{i}/{len(todo)}] {n} (seed {seed}): in {csv.name}, reused"); continue
-        log(f"[{i}/{len(todo)}] {n} (seed {seed}): {get_variant(n).doc}")
-        row = evaluate_variant(n, s, seed, root, data_root, task, device, progress, **options)
-        keep = df[~((df['variant'] == n) & (df['seed'] == seed) & (df['task'] == task))] if len(df) else df
-        df = pd.concat([keep, pd.DataFrame([row])], ignore_index=True)
-        with atomic_write(csv, 'w') as f: df.to_csv(f, index=False)
+        plan = plan_variant(n, s, seed, root, **plan_options)
+        ident, _ = _expected(n, seed, plan, b, allow_stale)
+        df = read_results(csv)                                          # re-read: another grid may have written
+        old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) else df
+        head = f"[{i}/{len(todo)}] {n} (seed {seed})"
+        if len(old):
+            rec = old.iloc[-1].to_dict()
+            if _row_identity(rec)['result_key'] == ident['result_key']:
+                log(f"{head}: in {csv.name}, reused" + (f" (stale: {rec['stale_why']})" if _is_stale(rec.get('stale')) else ''))
+                continue
+            why = describe_change(_row_identity(rec), ident) if rec.get('result_key') else 'recorded before result keys'
+            if allow_stale:
+                log(f"{head}: in {csv.name}, stale ({why}), reused under allow_stale and marked stale")
+                update_results(csv, [{**rec, 'stale': True, 'stale_why': why}])
+                continue
+            log(f"{head}: stale ({why}), evaluating again")
+        else: log(f"{head}: {get_variant(n).doc}")
+        row = evaluate_variant(n, s, seed, root, data_root, task, device, progress, eval_options, allow_stale, log, **plan_options)
+        update_results(csv, [row])
         m = PRIMARY_METRIC[task]
         log(f"    {m} = {row.get(m, float('nan')):.4f}  (train {row['train_seconds']:.0f} s, eval {row['eval_seconds']:.0f} s)")
-    sel = df[df['variant'].isin(names) & df['seed'].isin(list(seeds)) & (df['task'] == task)]
+    df = read_results(csv)
+    sel = df[df['variant'].isin(names) & df['seed'].isin(seeds) & (df['task'] == task) & (df['scale'] == s.name)]
     return sel.reset_index(drop=True)
 
 # %% ../nbs/40_ablations.ipynb #cb59884c
 def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    "Per variant: `<metric>` mean, `<metric> std` (ddof 1; NaN for one seed) and `seeds` (count)."
+    "Per variant: `<metric>` mean, `<metric> std` (ddof 1; NaN for one seed), `seeds` (count) and `stale` (any row stale)."
     metrics = [m for m in (metrics or sum(METRICS.values(), [])) if m in df]
     if not metrics: raise ValueError(f"summarize: none of the metric columns in {list(df.columns)}")
     g = df.groupby('variant', sort=False)
     out = g[metrics].mean()
     for m in metrics: out[f'{m} std'] = g[m].std(ddof=1)
     out['seeds'] = g.size()
+    out['stale'] = df.assign(_s=df['stale'].map(_is_stale) if 'stale' in df else False).groupby('variant', sort=False)['_s'].any()
     return out
 
 def _cell(mean: float, std: float, n: int) -> str:
     return f'{100 * mean:.1f}' if n < 2 or not np.isfinite(std) else f'{100 * mean:.1f} ± {100 * std:.1f}'
 
+STALE_MARK = '†'
+
 def ablation_tables(df: pd.DataFrame, groups: Sequence[str] | None = None, metrics: Sequence[str] | None = None) -> str:
-    "Markdown: one table per ablation group (rows in paper order, scores × 100, mean ± std over seeds); missing rows skipped."
+    """Markdown: one table per ablation group (rows in paper order, scores × 100, mean ± std over seeds); missing rows
+    skipped; a row with a stale cache entry (reused under `allow_stale`) is marked † and footnoted."""
     sm = summarize(df, metrics)
     metrics = [m for m in (metrics or sum(METRICS.values(), [])) if m in sm]
     parts = []
     for g in (groups or GROUPS):
         rows = [(lab, v) for v, lab in GROUPS[g] if v in sm.index]
         if not rows: continue
-        t = pd.DataFrame([{g: lab, **{m: _cell(sm.loc[v, m], sm.loc[v, f'{m} std'], sm.loc[v, 'seeds']) for m in metrics},
+        t = pd.DataFrame([{g: lab + (f' {STALE_MARK}' if sm.loc[v, 'stale'] else ''),
+                           **{m: _cell(sm.loc[v, m], sm.loc[v, f'{m} std'], sm.loc[v, 'seeds']) for m in metrics},
                            'seeds': int(sm.loc[v, 'seeds'])} for lab, v in rows])
         parts.append(f'**{g}**\n\n' + t.to_markdown(index=False))
+    if sm['stale'].any():
+        parts.append(f"{STALE_MARK} reused from a stale cache entry (allow_stale): its weights or score were made by "
+                     "another code, data, benchmark or setting; see the `stale_why` column of results.csv.")
     return '\n\n'.join(parts) + '\n'
 
 def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence[str] | None = None, width: float = 3.2):
@@ -374,10 +682,11 @@ def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence
     metric = metric or next(m for m in ('J&F-Mean', 'PCK@0.1', 'mIoU') if m in df)
     groups = [g for g in (groups or GROUPS) if any(v in set(df['variant']) for v, _ in GROUPS[g])]
     fig, axs = plt.subplots(1, len(groups), figsize=(width * len(groups), 3.4), squeeze=False, sharey=True)
+    stale = set(df.loc[df['stale'].map(_is_stale), 'variant']) if 'stale' in df else set()
     for ax, g in zip(axs[0], groups):
-        labels = {v: lab for v, lab in GROUPS[g]}
+        labels = {v: lab + (f' {STALE_MARK}' if v in stale else '') for v, lab in GROUPS[g]}
         d = df[df['variant'].isin(labels)].assign(row=lambda x: x['variant'].map(labels), score=lambda x: 100 * x[metric])
-        order = [lab for v, lab in GROUPS[g] if v in set(d['variant'])]
+        order = [labels[v] for v, _ in GROUPS[g] if v in set(d['variant'])]
         sns.barplot(d, x='row', y='score', order=order, errorbar='sd', ax=ax, color='C0', capsize=0.2)
         ax.set_title(g, fontsize=10); ax.set_xlabel(''); ax.set_ylabel(f'{metric} × 100')
         ax.tick_params(axis='x', rotation=35, labelsize=8)
@@ -390,25 +699,132 @@ def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence
 # %% ../nbs/40_ablations.ipynb #3c20d570
 def write_report(df: pd.DataFrame, out: str | os.PathLike, groups: Sequence[str] | None = None,
                  title: str = '') -> dict[str, Path]:
-    "Write `results.md` (paper-layout tables) and `ablations.png` (bar charts) into `out`; returns their paths."
+    """Write `results.md` (paper-layout tables, then every claim's paired difference with its 95 % interval and
+    verdict) and `ablations.png` (bar charts) into `out`; returns their paths."""
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / 'results.md', 'w') as f:
-        f.write((f'{title}\n\n' if title else '') + ablation_tables(df, groups))
+    text = (f'{title}\n\n' if title else '') + ablation_tables(df, groups)
+    if 'per_sequence' in df:
+        ct = claims_table(df)
+        if groups: ct = ct[ct['group'].isin(groups)]
+        if len(ct):
+            text += ('\n**claims** (paired difference × 100 over seeds × sequences, 95 % bootstrap interval; '
+                     'a claim holds or is reversed only when the interval excludes 0, and never from one seed)\n\n'
+                     + ct.to_markdown(index=False) + '\n')
+    with atomic_write(out / 'results.md', 'w') as f: f.write(text)
     fig = plot_ablations(df, groups=groups)
     with atomic_write(out / 'ablations.png', 'wb') as f: fig.savefig(f, format='png', dpi=90)
     plt.close(fig)
     return {'table': out / 'results.md', 'plot': out / 'ablations.png'}
 
-def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny', seeds: Sequence[int] = (0,),
-               root=None, **plan_options) -> pd.DataFrame:
-    "The runs a grid needs: per (variant, seed) its run folder, step-1 run, and whether each is already trained."
+def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny', seeds: Sequence[int] | None = None,
+               root=None, out: str | os.PathLike | None = None, data_root=None, task: str = 'davis',
+               eval_options: Mapping | None = None, **plan_options) -> pd.DataFrame:
+    """What a grid needs and what is cached, without running anything: per (variant, seed) its run folder and step-1
+    run with their status (cached / stale / partial / missing), `trained` (cached and current), and the status of its
+    row in `out/results.csv` (cached / stale / missing; None at a scale without a toy benchmark and no `data_root`);
+    `why` names the identity parts a stale entry differs in."""
+    s = get_scale(scale)
+    seeds = list(s.seeds if seeds is None else seeds)
+    try: b = _bench(s, data_root, task, root, eval_options)
+    except ValueError as e:
+        if data_root is not None or s.toy is not None: raise
+        b = None                                       # paper scale without data_root: runs only, no result status
+    out = Path(out) if out is not None else ablation_root(root) / f'grid_{s.name}'
+    df = read_results(out / 'results.csv')
     rows = []
     for seed in seeds:
         for n in (list(VARIANTS) if variants is None else variants):
-            p = plan_variant(n, scale, seed, root, **plan_options)
-            rows.append(dict(variant=get_variant(n).name, seed=seed, run=None if p is None else p.run_dir.name,
-                             trained=None if p is None else p.done,
-                             step1=None if p is None or p.depends is None else p.depends.run_dir.name,
-                             step1_trained=None if p is None or p.depends is None else p.depends.done))
+            n = get_variant(n).name
+            p = plan_variant(n, s, seed, root, **plan_options)
+            st, why = (None, '') if p is None else p.status()
+            dep = None if p is None else p.depends
+            dst, dwhy = (None, '') if dep is None else dep.status()
+            old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) and b else df
+            if b is None: res, rwhy = None, ''
+            elif not len(old): res, rwhy = 'missing', ''
+            else:
+                rec, ident = old.iloc[-1].to_dict(), _expected(n, seed, p, b, False)[0]
+                if _row_identity(rec)['result_key'] != ident['result_key']:
+                    res = 'stale'
+                    rwhy = describe_change(_row_identity(rec), ident) if rec.get('result_key') else 'recorded before result keys'
+                elif _is_stale(rec.get('stale')): res, rwhy = 'stale', f"kept under allow_stale: {rec.get('stale_why')}"
+                else: res, rwhy = 'cached', ''
+            whys = [f'run: {why}' if why else '', f'step 1: {dwhy}' if dwhy else '', f'result: {rwhy}' if rwhy else '']
+            rows.append(dict(variant=n, seed=seed, run=None if p is None else p.run_dir.name, run_status=st,
+                             trained=None if p is None else st in ('cached', 'given'),
+                             step1=None if dep is None else dep.run_dir.name, step1_status=dst,
+                             step1_trained=None if dep is None else dst in ('cached', 'given'),
+                             result=res, why='; '.join(w for w in whys if w)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/40_ablations.ipynb #b0075002
+@dataclass(frozen=True)
+class Claim:
+    "One comparison of the paper's ablations: variant `better` is claimed to score higher than `worse`."
+    group: str
+    better: str
+    worse: str
+    text: str
+    source: str
+
+PAPER_CLAIMS: list[Claim] = [
+    Claim('paradigm', 'st_plain', 'temporal', 'spatial-then-temporal > temporal only', 'abstract'),
+    Claim('paradigm', 'st_plain', 'joint', 'spatial-then-temporal > joint learning', 'abstract'),
+    Claim('paradigm', 'st_plain', 'spatial', 'spatial-then-temporal > spatial only', 'abstract'),
+    Claim('distillation', 'st_global', 'st_plain', 'global distillation helps', 'abstract'),
+    Claim('distillation', 'st_local', 'st_plain', 'local distillation helps', 'abstract'),
+    Claim('distillation', 'stt', 'st_global', 'local adds to global', 'abstract'),
+    Claim('distillation', 'stt', 'st_local', 'global adds to local', 'abstract'),
+    Claim('selection ratio T', 'stt', 'stt_t0.3', 'T = 0.7 > T = 0.3', 'release default'),
+    Claim('selection ratio T', 'stt', 'stt_t0.5', 'T = 0.7 > T = 0.5', 'release default'),
+    Claim('selection ratio T', 'stt', 'stt_tnone', 'selecting pixels (T = 0.7) > all pixels', 'release default'),
+    Claim('selection mode', 'stt', 'stt_flattened', 'row-wise selection > flattened', 'release code'),
+    Claim('pyramid', 'stt', 'stt_single', 'two levels > one level', 'release default'),
+]
+
+def paired_differences(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """`d[seed, sequence]` = score of variant `a` − score of `b` (per-sequence primary metric), over the seeds
+    scored for both and the sequences scored in every one of those rows."""
+    def table(v):
+        rows = df[(df['variant'] == v) & df['per_sequence'].map(lambda x: isinstance(x, str) and x.startswith('{'))]
+        if not len(rows): raise ValueError(f"paired_differences: no rows of variant {v!r} with per-sequence scores")
+        return pd.DataFrame({int(r.seed): json.loads(r.per_sequence) for r in rows.itertuples()}).T   # [seeds, sequences]
+    A, B = table(a), table(b)
+    seeds = sorted(set(A.index) & set(B.index))
+    d = (A.loc[seeds] - B.loc[seeds]).dropna(axis=1)
+    if d.empty: raise ValueError(f"paired_differences: {a} and {b} share no (seed, sequence) pair")
+    return d.sort_index(axis=1)
+
+def bootstrap_interval(d, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high) of the paired differences `d` [seeds, sequences]: the percentile interval of the mean over
+    `n_boot` two-way resamples (seeds and sequences drawn independently with replacement), RNG seeded by `seed`."""
+    d = np.asarray(d, dtype=np.float64)
+    if d.ndim != 2 or not d.size or not np.isfinite(d).all():
+        raise ValueError(f"bootstrap_interval: need a finite [seeds, sequences] matrix, got shape {d.shape}")
+    S, Q = d.shape
+    rng = np.random.default_rng(seed)
+    ws = np.stack([np.bincount(r, minlength=S) for r in rng.integers(0, S, (n_boot, S))])   # [n_boot, S] counts
+    wq = np.stack([np.bincount(r, minlength=Q) for r in rng.integers(0, Q, (n_boot, Q))])   # [n_boot, Q]
+    means = np.einsum('bs,sq,bq->b', ws, d, wq) / (S * Q)           # mean of d[seeds*, :][:, sequences*]
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(d.mean()), float(lo), float(hi)
+
+def claim_verdict(low: float, high: float, n_seeds: int, min_seeds: int = 2) -> str:
+    "'holds' (interval above 0), 'reversed' (below 0) or 'unresolved' (contains 0, or fewer than `min_seeds` seeds)."
+    if n_seeds < min_seeds: return 'unresolved'
+    return 'holds' if low > 0 else 'reversed' if high < 0 else 'unresolved'
+
+def claims_table(df: pd.DataFrame, claims: Sequence[Claim] = PAPER_CLAIMS, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Every claim whose two variants are in `df` with per-sequence scores: seeds, sequences, mean paired difference
+    and its 95 % bootstrap interval (× 100, the table's unit) and the verdict."""
+    rows, have = [], set(df['variant'])
+    for c in claims:
+        if c.better not in have or c.worse not in have: continue
+        try: d = paired_differences(df, c.better, c.worse)
+        except ValueError: continue                    # rows from before per-sequence scores were kept
+        mean, lo, hi = bootstrap_interval(d.values, n_boot, seed=seed)
+        rows.append(dict(group=c.group, claim=c.text, diff=f'{c.better} − {c.worse}', seeds=d.shape[0],
+                         sequences=d.shape[1], mean=round(100 * mean, 2), low=round(100 * lo, 2), high=round(100 * hi, 2),
+                         verdict=claim_verdict(lo, hi, d.shape[0]), source=c.source))
+    return pd.DataFrame(rows, columns=['group', 'claim', 'diff', 'seeds', 'sequences', 'mean', 'low', 'high', 'verdict', 'source'])

@@ -168,7 +168,8 @@ def build_ablate_parser() -> argparse.ArgumentParser:
     p.add_argument('--variants', nargs='+', default=None, metavar='V', help='variants to run (default: all)')
     p.add_argument('--groups', nargs='+', default=None, metavar='G',
                    help="ablation groups to run, e.g. distillation 'selection ratio T' (default: all)")
-    p.add_argument('--seeds', nargs='+', type=int, default=[0], metavar='N', help='seeds (default: 0)')
+    p.add_argument('--seeds', nargs='+', type=int, default=None, metavar='N',
+                   help="seeds (default: the scale's: 0 1 2 at tiny and paper, 0 at quick)")
     p.add_argument('--root', default=None, help='run/evaluation cache (default: $STT_NB_CACHE/ablations)')
     p.add_argument('--out', default=None, help='results folder (default: <root>/grid_<scale>)')
     p.add_argument('--data-root', default=None, help='benchmark root (default: the scale\'s toy DAVIS; required at paper scale)')
@@ -179,9 +180,25 @@ def build_ablate_parser() -> argparse.ArgumentParser:
                    help='step-1 config overrides (e.g. data.root=DIR/imagenet/train)')
     p.add_argument('--temporal-override', nargs='+', action='extend', default=[], metavar='key=value',
                    help='step-2 config overrides (e.g. data.root=DIR/youtube_vos2018/train/JPEGImages_s256)')
-    p.add_argument('--list', action='store_true', help='print the runs the grid needs and whether they are cached; run nothing')
+    p.add_argument('--eval-option', nargs='+', action='extend', default=[], metavar='key=value',
+                   help='evaluation options (EvalConfig fields, e.g. input_size=240 stride=4); part of each result\'s key')
+    p.add_argument('--allow-stale', action='store_true',
+                   help='reuse stale runs and results (made by other code, data, benchmark or settings) instead of '
+                        'redoing them; every row reused this way is marked stale (column stale, † in the tables)')
+    p.add_argument('--list', action='store_true',
+                   help='print every run and result as cached / stale (and why) / missing; run nothing')
     p.add_argument('--no-progress', action='store_true')
     return p
+
+def _eval_options(pairs: Sequence[str]) -> dict:
+    "`key=value` strings → a dict, values read as YAML scalars (240 → int, null → None); a malformed one is an error."
+    import yaml
+    out = {}
+    for s in pairs:
+        k, sep, v = s.partition('=')
+        if not sep or not k: raise ValueError(f"--eval-option expects key=value, got {s!r}")
+        out[k] = yaml.safe_load(v) if v else None
+    return out
 
 def _ablate(a):
     from stt_nb import ablations as ab
@@ -189,11 +206,15 @@ def _ablate(a):
     if a.groups: variants = list(dict.fromkeys((variants or []) + ab.group_variants(a.groups)))
     plan = dict(spatial_overrides=a.spatial_override, temporal_overrides=a.temporal_override,
                 spatial_checkpoint=a.spatial_checkpoint)
+    opts = _eval_options(a.eval_option)
     if a.list:
-        print(ab.plan_table(variants, a.scale, a.seeds, a.root, **plan).to_string(index=False)); return
-    df = ab.run_grid(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, a.device, not a.no_progress, **plan)
+        print(ab.plan_table(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, opts, **plan)
+              .to_string(index=False)); return
+    df = ab.run_grid(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, a.device, not a.no_progress,
+                     allow_stale=a.allow_stale, eval_options=opts, **plan)
     out = a.out or ab.ablation_root(a.root) / f'grid_{ab.get_scale(a.scale).name}'
-    paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {a.seeds}, {a.task}')
+    seeds = a.seeds if a.seeds is not None else list(ab.get_scale(a.scale).seeds)
+    paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {seeds}, {a.task}')
     print(paths['table'].read_text())
     print(f"results: {Path(out) / 'results.csv'}, {paths['table']}, {paths['plot']}")
 

@@ -34,14 +34,20 @@ def test_ablate_runs_lists_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(tmp_path / 'grid' / 'results.csv')
     assert list(df['seed']) == [0, 1] and (df['variant'] == 'random').all()
+    assert df['result_key'].nunique() == 2 and df['code'].nunique() == 1 and not df['stale'].any()
     assert '**paradigm**' in (tmp_path / 'grid' / 'results.md').read_text()
     assert (tmp_path / 'grid' / 'ablations.png').stat().st_size > 0
     r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '1'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.count('reused') == 2, r.stdout      # a rerun evaluates nothing again
     r = subprocess.run([ABLATE, *base, '--groups', 'pyramid', '--list'], capture_output=True, text=True)
     assert r.returncode == 0 and 'stt_single' in r.stdout and 'False' in r.stdout, r.stdout
-    r = subprocess.run([ABLATE, *base, '--variants', 'stt_t0.9'], capture_output=True, text=True)
-    assert r.returncode == 1 and 'stt_t0.9' in r.stderr and 'valid' in r.stderr
+    assert 'missing' in r.stdout and 'cached' not in r.stdout, r.stdout
+    r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '--list'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'cached' in r.stdout, r.stdout
+    for bad, name in [(['--variants', 'stt_t0.9'], 'stt_t0.9'), (['--groups', 'colour'], 'colour'),
+                      (['--scale', 'huge'], 'huge')]:
+        r = subprocess.run([ABLATE, *base, *bad], capture_output=True, text=True)
+        assert r.returncode == 1 and name in r.stderr and 'valid' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_data_toy_davis_writes_the_davis_layout(tmp_path):
     r = run('data', 'toy-davis', '--root', str(tmp_path / 'davis'), '--n', '1', '--frames', '8', '--seed', '1')
