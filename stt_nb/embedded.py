@@ -422,6 +422,16 @@ def _background(clip: str, rng: np.random.Generator, n_frames: int, step: int, f
 
 def _seq_name(prefix: str, i: int, clip: str) -> str: return f"{prefix}{i:02d}-{clip.split('_')[0]}"
 
+def _write_motion(root: Path, name: str, spec: dict):
+    "Write a toy sequence's ground-truth geometry as `root/Motion/{name}.json`."
+    (root / 'Motion').mkdir(exist_ok=True)
+    (root / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
+
+def _write_val_list(root: Path, names: Sequence[str]):
+    "Write the DAVIS split file `root/ImageSets/2017/val.txt` listing `names`."
+    (root / 'ImageSets' / '2017').mkdir(parents=True)
+    (root / 'ImageSets' / '2017' / 'val.txt').write_text(''.join(n + '\n' for n in names))
+
 def _check_clips(fn: str, clips: Sequence[str]) -> tuple:
     clips = tuple(clips)
     bad = [c for c in clips if c not in CLIPS]
@@ -466,11 +476,8 @@ def toy_davis(root: str | os.PathLike | None = None, n_sequences: int = 3, n_fra
                                     "y = ty + scale*(sin(angle)*u + cos(angle)*v); pixel (row i, col j) is (x=j, y=i); "
                                     "z: larger is in front; area: pixels before occlusion; visible: pixels in the annotation",
                         objects=objs)
-            (tmp / 'Motion').mkdir(exist_ok=True)
-            (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
-            names.append(name)
-        (tmp / 'ImageSets' / '2017').mkdir(parents=True)
-        (tmp / 'ImageSets' / '2017' / 'val.txt').write_text(''.join(n + '\n' for n in names))
+            _write_motion(tmp, name, spec); names.append(name)
+        _write_val_list(tmp, names)
     params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips),
                   step=step, quality=quality)
     return _build_once('toy_davis', root, params, build, short=('height', 'seed'))
@@ -988,11 +995,8 @@ def toy_davis_v2(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
                                     "annotated; z: larger is in front; area: pixels before occlusion; visible: "
                                     "annotated pixels (None for label-0 objects)",
                         objects=objs)
-            (tmp / 'Motion').mkdir(exist_ok=True)
-            (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
-            names.append(name)
-        (tmp / 'ImageSets' / '2017').mkdir(parents=True)
-        (tmp / 'ImageSets' / '2017' / 'val.txt').write_text(''.join(n + '\n' for n in names))
+            _write_motion(tmp, name, spec); names.append(name)
+        _write_val_list(tmp, names)
     params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips),
                   step=step, quality=quality, window_px=win)
     return _build_once('toy_davis_v2', root, params, build, short=('height', 'seed'))
