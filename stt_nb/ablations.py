@@ -17,20 +17,22 @@ import stt_nb
 from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_if_missing
 from .contrastive import SpatialTask, export_encoder
 from . import embedded
-from .embedded import cache_dir, toy_davis
+from .embedded import cache_dir, toy_davis, toy_davis_v2, toy_jhmdb, toy_vip
+from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
 from .training import run_training, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
-__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'CODE_MODULES', 'PARTS', 'TASKS', 'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS',
-           'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale',
-           'configs_dir', 'toy_benchmark', 'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root',
-           'training_data_identity', 'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan',
-           'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results',
-           'update_results', 'run_grid', 'summarize', 'ablation_tables', 'plot_ablations', 'write_report', 'plan_table',
-           'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table']
+__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'CODE_MODULES', 'PARTS', 'TASKS',
+           'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant',
+           'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec', 'toy_benchmark', 'short_hash',
+           'code_fingerprint', 'folder_manifest', 'ablation_root', 'training_data_identity', 'benchmark_identity',
+           'eval_identity', 'describe_change', 'config_hash', 'RunPlan', 'plan_variant', 'ensure_trained',
+           'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results', 'update_results', 'run_grid',
+           'summarize', 'ablation_tables', 'plot_ablations', 'write_report', 'plan_table', 'Claim',
+           'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ class Scale:
     eval_options: tuple = ()            # run_eval options, (key, value) pairs
     doc: str = ''
     seeds: tuple[int, ...] = (0, 1, 2)  # the grid's default seeds (one sample per seed: see "Seeds and intervals")
+    toy_generator: str = 'toy_davis'    # the generator of `toy`: 'toy_davis' (v1) | 'toy_davis_v2' (see 04_embedded)
+    toy_tasks: tuple = ()               # (task, params) of the toy JHMDB / VIP benchmarks
+    task_eval_options: tuple = ()       # (task, ((key, value), ...)): run_eval options of one task only
+    correspondence: Optional[tuple] = None   # correspondence_pairs(**params): the real-photo correspondence score
 
 SCALES: dict[str, Scale] = {s.name: s for s in [
     Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
@@ -115,11 +121,19 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
           ('loop.epochs=2', 'data.repeats=4', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2'),
           (('n_sequences', 1), ('n_frames', 8), ('height', 120)), (('input_size', 120),),
           'smoke test: 8 step-1 steps, 4 step-2 steps (a checkpoint every 2, so that a killed run resumes), one '
-          '8-frame toy sequence at 120 px', seeds=(0,)),
+          '8-frame toy sequence at 120 px', seeds=(0,),
+          toy_tasks=(('jhmdb', (('n_videos', 1), ('n_frames', 6), ('height', 120))),
+                     ('vip', (('n_videos', 1), ('n_frames', 6), ('height', 120)))),
+          correspondence=(('n_pairs', 4), ('size', (120, 160)))),
     Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', (), (),
           (('n_sequences', 3), ('n_frames', 24), ('height', 240)), (),
           'embedded data on CPU: 160 step-1 steps, 120 step-2 steps; toy DAVIS 3 × 24 frames, evaluated at the '
-          'DAVIS protocol input size (short side 480)'),
+          'DAVIS protocol input size (short side 480); toy JHMDB and VIP 3 × 16 frames (VIP at 240 px); '
+          '16 real-photo correspondence pairs',
+          toy_tasks=(('jhmdb', (('n_videos', 3), ('n_frames', 16), ('height', 240))),
+                     ('vip', (('n_videos', 3), ('n_frames', 16), ('height', 240)))),
+          task_eval_options=(('vip', (('input_size', 240),)),),
+          correspondence=(('n_pairs', 16),)),
     Scale('paper', 'spatial/imagenet_r18.yaml', 'temporal/ytvos_r18_s8.yaml', (), (), None, (),
           'R18, ImageNet → YouTube-VOS on GPUs; needs data.root overrides and a benchmark data_root'),
 ]}
@@ -138,15 +152,30 @@ def configs_dir() -> Path:
                                 "to the configs/ folder of the stt_nb repository")
     return p
 
-def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0) -> Path:
-    "The toy DAVIS root of `scale` (written once into the cache, then reused)."
+TOY_GENERATORS = {'toy_davis': toy_davis, 'toy_davis_v2': toy_davis_v2, 'toy_jhmdb': toy_jhmdb, 'toy_vip': toy_vip}
+BENCHMARK_TASKS = ('davis', 'jhmdb', 'vip', 'correspondence')
+
+def toy_spec(scale: str | Scale, task: str = 'davis') -> tuple[str, tuple]:
+    "(generator name, parameters) of the scale's toy benchmark of `task`; a `ValueError` names the tasks it has."
     s = get_scale(scale)
-    if s.toy is None: raise ValueError(f"scale {s.name!r} has no toy benchmark: pass data_root (a DAVIS-2017 folder)")
-    return toy_davis(**dict(s.toy), seed=seed)
+    specs = {}
+    if s.toy is not None: specs['davis'] = (s.toy_generator, s.toy)
+    for t, params in s.toy_tasks: specs[t] = (f'toy_{t}', params)
+    if s.correspondence is not None: specs['correspondence'] = ('correspondence_pairs', s.correspondence)
+    if task not in specs:
+        raise ValueError(f"scale {s.name!r} has no toy benchmark for task {task!r} (its toy tasks: {list(specs)}): "
+                         f"{task!r} needs data_root")
+    return specs[task]
+
+def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0, task: str = 'davis'):
+    "The toy benchmark of `task` at `scale`: a dataset root written once into the cache, or the correspondence pairs."
+    gen, params = toy_spec(scale, task)
+    if gen == 'correspondence_pairs': return correspondence_pairs(**dict(params), seed=seed)
+    return TOY_GENERATORS[gen](**dict(params), seed=seed)
 
 # %% ../nbs/40_ablations.ipynb #d1e7a002
 CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'embedded', 'contrastive', 'reconstruction',
-                'distillation', 'stt', 'joint', 'training', 'propagation', 'metrics', 'evaluate')
+                'distillation', 'stt', 'joint', 'training', 'propagation', 'metrics', 'evaluate', 'correspondence')
 PARTS = ('config', 'step 1', 'checkpoint', 'training data', 'run code', 'code', 'benchmark', 'eval options')  # report order
 
 def short_hash(obj) -> str:
@@ -236,12 +265,13 @@ def training_data_identity(cfg) -> str:
     if key not in _TRAIN_MANIFESTS: _TRAIN_MANIFESTS[key] = folder_manifest(root, content=False)
     return _TRAIN_MANIFESTS[key]
 
-def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None = None, root=None) -> str:
-    "12-hex identity of the benchmark: the scale's toy generator parameters, or the content manifest of `data_root`."
+def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None = None, root=None,
+                       task: str = 'davis') -> str:
+    "12-hex identity of the benchmark: the scale's toy generator parameters for `task`, or the content manifest of `data_root`."
     s = get_scale(scale)
     if data_root is None:
-        if s.toy is None: raise ValueError(f"scale {s.name!r} has no toy benchmark: pass data_root (a DAVIS-2017 folder)")
-        return short_hash(dict(generator='toy_davis', params=dict(s.toy), seed=0,
+        gen, params = toy_spec(s, task)
+        return short_hash(dict(generator=gen, params=dict(params), seed=0,
                                format=getattr(embedded, '_FORMAT_VERSION', None)))
     return folder_manifest(data_root, True, _manifest_cache(data_root, root))
 
@@ -254,8 +284,9 @@ def eval_identity(task: str, options: Mapping | None = None, random_weights: boo
     valid = [f.name for f in dataclasses.fields(EvalConfig) if f.name not in _EVAL_BOOKKEEPING + ('task',)]
     bad = [k for k in options if k not in valid and k not in _EVAL_BOOKKEEPING]
     if bad: raise ValueError(f"unknown evaluation option(s) {bad}; valid: {valid}")
-    cfg = EvalConfig(task=task, out='-', **{k: v for k, v in options.items() if k not in ('out', 'checkpoint', 'data_root')})
-    d = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _EVAL_BOOKKEEPING}
+    cfg = EvalConfig(task='davis' if task == 'correspondence' else task, out='-',      # the same backbone options
+                     **{k: v for k, v in options.items() if k not in ('out', 'checkpoint', 'data_root')})
+    d = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _EVAL_BOOKKEEPING} | {'task': task}
     if not random_weights: d.pop('seed')
     return d
 
@@ -464,8 +495,9 @@ def run_seconds(plan: RunPlan | None) -> float:
     return float(_read_json(plan.run_dir / 'done.json').get('seconds', 0.0))
 
 # %% ../nbs/40_ablations.ipynb #ca7bc9bf
-PRIMARY_METRIC = {'davis': 'J&F-Mean', 'jhmdb': 'PCK@0.1', 'vip': 'mIoU'}
-METRICS = {'davis': ['J&F-Mean', 'J-Mean', 'F-Mean'], 'jhmdb': ['PCK@0.1', 'PCK@0.2'], 'vip': ['mIoU']}
+PRIMARY_METRIC = {'davis': 'J&F-Mean', 'jhmdb': 'PCK@0.1', 'vip': 'mIoU', 'correspondence': 'PCK@1'}
+METRICS = {'davis': ['J&F-Mean', 'J-Mean', 'F-Mean'], 'jhmdb': ['PCK@0.1', 'PCK@0.2'], 'vip': ['mIoU'],
+           'correspondence': ['PCK@1', 'PCK@2', 'PCK@4']}
 SLOT = ('variant', 'seed', 'task', 'scale')          # one results.csv row per slot
 KEY_COLUMNS = {'config': 'key_config', 'step 1': 'key_step1', 'checkpoint': 'key_checkpoint', 'training data': 'key_data',
                'run code': 'code_run', 'code': 'code', 'benchmark': 'key_benchmark', 'eval options': 'key_eval'}
@@ -512,11 +544,13 @@ def _bench(scale, data_root, task: str, root, eval_options: Mapping | None) -> _
     "Check the task and benchmark (before any training) and compute the identities shared by a grid's rows."
     s = get_scale(scale)
     if task not in METRICS: raise ValueError(f"unknown benchmark task {task!r}; valid: {list(METRICS)}")
-    if data_root is None and task != 'davis': raise ValueError(f"the toy benchmark is DAVIS-layout; task {task!r} needs data_root")
+    if task == 'correspondence' and data_root is not None:
+        raise ValueError("the correspondence score uses the bundled photos: it takes no data_root")
+    if data_root is None: toy_spec(s, task)                                     # a toy benchmark, or the error
     if data_root is not None and not Path(data_root).is_dir(): raise FileNotFoundError(f"benchmark data_root not found: {data_root}")
-    opts = {**dict(s.eval_options), **dict(eval_options or {})}
+    opts = {**dict(s.eval_options), **dict(dict(s.task_eval_options).get(task, ())), **dict(eval_options or {})}
     eval_identity(task, opts)                                                    # unknown options fail here
-    return _Bench(s, task, None if data_root is None else Path(data_root), benchmark_identity(s, data_root, root),
+    return _Bench(s, task, None if data_root is None else Path(data_root), benchmark_identity(s, data_root, root, task),
                   opts, code_fingerprint())
 
 def _expected(variant: str, seed: int, plan: RunPlan | None, b: _Bench, allow_stale: bool) -> tuple[dict, str]:
@@ -556,9 +590,11 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
     plan = plan_variant(v, s, seed, root, **plan_options)
     stale_why = '' if plan is None else _train_run(plan, device, progress, log, allow_stale)
     ident, _ = _expected(v.name, seed, plan, b, allow_stale)
-    bench = b.path if b.path is not None else toy_benchmark(s)
     ckpt = 'random' if plan is None else str(plan.export_path)
     out = ablation_root(root) / 'evals' / f"{v.name}-{ident['result_key']}"
+    if task == 'correspondence' and not (out / 'scores.json').is_file():
+        _score_correspondence(s, ckpt, seed, out, device, b.options, ident)
+    bench = None if task == 'correspondence' else b.path if b.path is not None else toy_benchmark(s, task=task)
     if not (out / 'scores.json').is_file():                              # written last: the evaluation finished
         table = run_eval(task, ckpt, bench, out, device=device or 'auto', seed=seed, progress=progress, **b.options)
         seqs = per_sequence_scores(task, bench, out, b.options.get('split'), str(table['protocol'].iloc[0]))
@@ -575,6 +611,19 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
                train_seconds=run_seconds(plan), step1_seconds=run_seconds(plan.depends) if plan is not None else 0.0,
                eval_seconds=float(scores.get('seconds', 0.0)), eval_dir=str(out), weights=ckpt)
     return row
+
+def _score_correspondence(s: Scale, ckpt: str, seed: int, out: Path, device, options: Mapping, ident: dict):
+    "Global nearest-neighbour PCK@1/2/4 of the evaluation backbone on the scale's real-photo pairs; per pair: PCK@1."
+    from stt_nb.evaluate import load_eval_backbone
+    t0 = time.perf_counter()
+    model, _ = load_eval_backbone(ckpt, options.get('depth', 18), options.get('stride', 8), seed)
+    r = correspondence_score(model, toy_benchmark(s, task='correspondence'), device=device or 'cpu')
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / 'per_sequence.json', 'w') as f: json.dump(r['per_pair'], f, indent=1)
+    scores = {f'PCK@{k}': r[f'pck@{k}'] for k in (1, 2, 4)} | {f'chance@{k}': r[f'chance@{k}'] for k in (1, 2, 4)}
+    with atomic_write(out / 'scores.json', 'w') as f:
+        json.dump(dict(scores, n_points=r['n_points'], seconds=round(time.perf_counter() - t0, 1), identity=ident),
+                  f, indent=1, default=str)
 
 def _is_stale(v) -> bool: return v is True or str(v).strip().lower() in ('true', '1')
 
@@ -698,7 +747,7 @@ def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence
 
 # %% ../nbs/40_ablations.ipynb #3c20d570
 def write_report(df: pd.DataFrame, out: str | os.PathLike, groups: Sequence[str] | None = None,
-                 title: str = '') -> dict[str, Path]:
+                 title: str = '', suffix: str = '') -> dict[str, Path]:
     """Write `results.md` (paper-layout tables, then every claim's paired difference with its 95 % interval and
     verdict) and `ablations.png` (bar charts) into `out`; returns their paths."""
     import matplotlib.pyplot as plt
@@ -711,11 +760,12 @@ def write_report(df: pd.DataFrame, out: str | os.PathLike, groups: Sequence[str]
             text += ('\n**claims** (paired difference × 100 over seeds × sequences, 95 % bootstrap interval; '
                      'a claim holds or is reversed only when the interval excludes 0, and never from one seed)\n\n'
                      + ct.to_markdown(index=False) + '\n')
-    with atomic_write(out / 'results.md', 'w') as f: f.write(text)
+    table, plot = out / f'results{suffix}.md', out / f'ablations{suffix}.png'
+    with atomic_write(table, 'w') as f: f.write(text)
     fig = plot_ablations(df, groups=groups)
-    with atomic_write(out / 'ablations.png', 'wb') as f: fig.savefig(f, format='png', dpi=90)
+    with atomic_write(plot, 'wb') as f: fig.savefig(f, format='png', dpi=90)
     plt.close(fig)
-    return {'table': out / 'results.md', 'plot': out / 'ablations.png'}
+    return {'table': table, 'plot': plot}
 
 def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny', seeds: Sequence[int] | None = None,
                root=None, out: str | os.PathLike | None = None, data_root=None, task: str = 'davis',

@@ -172,8 +172,9 @@ def build_ablate_parser() -> argparse.ArgumentParser:
                    help="seeds (default: the scale's: 0 1 2 at tiny and paper, 0 at quick)")
     p.add_argument('--root', default=None, help='run/evaluation cache (default: $STT_NB_CACHE/ablations)')
     p.add_argument('--out', default=None, help='results folder (default: <root>/grid_<scale>)')
-    p.add_argument('--data-root', default=None, help='benchmark root (default: the scale\'s toy DAVIS; required at paper scale)')
-    p.add_argument('--task', choices=['davis', 'jhmdb', 'vip'], default='davis', help='benchmark task (default: davis)')
+    p.add_argument('--data-root', default=None, help='benchmark root (default: the scale\'s toy benchmark; required at paper scale)')
+    p.add_argument('--task', choices=['davis', 'jhmdb', 'vip', 'correspondence'], default='davis',
+                   help='benchmark (default: davis; correspondence: real photos under known homographies, global PCK)')
     p.add_argument('--device', default=None, help="training/evaluation device (default: each config's)")
     p.add_argument('--spatial-checkpoint', default=None, help='use this step-1 model instead of training one')
     p.add_argument('--spatial-override', nargs='+', action='extend', default=[], metavar='key=value',
@@ -214,7 +215,8 @@ def _ablate(a):
                      allow_stale=a.allow_stale, eval_options=opts, **plan)
     out = a.out or ab.ablation_root(a.root) / f'grid_{ab.get_scale(a.scale).name}'
     seeds = a.seeds if a.seeds is not None else list(ab.get_scale(a.scale).seeds)
-    paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {seeds}, {a.task}')
+    paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {seeds}, {a.task}',
+                            suffix='' if a.task == 'davis' else f'_{a.task}')
     print(paths['table'].read_text())
     print(f"results: {Path(out) / 'results.csv'}, {paths['table']}, {paths['plot']}")
 
