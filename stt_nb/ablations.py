@@ -17,7 +17,7 @@ import stt_nb
 from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_if_missing
 from .contrastive import SpatialTask, export_encoder
 from . import embedded
-from .embedded import cache_dir, toy_davis, toy_davis_v2, toy_jhmdb, toy_vip
+from .embedded import TOY_DAVIS_V2_EVAL, cache_dir, toy_davis, toy_davis_v2, toy_jhmdb, toy_vip
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
@@ -126,13 +126,14 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
                      ('vip', (('n_videos', 1), ('n_frames', 6), ('height', 120)))),
           correspondence=(('n_pairs', 4), ('size', (120, 160)))),
     Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', (), (),
-          (('n_sequences', 3), ('n_frames', 24), ('height', 240)), (),
-          'embedded data on CPU: 160 step-1 steps, 120 step-2 steps; toy DAVIS 3 × 24 frames, evaluated at the '
-          'DAVIS protocol input size (short side 480); toy JHMDB and VIP 3 × 16 frames (VIP at 240 px); '
-          '16 real-photo correspondence pairs',
+          (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),
+          'embedded data on CPU: 160 step-1 steps, 120 step-2 steps; toy DAVIS v2 (8 × 50 frames: far motion, '
+          'occlusion, lighting drift, look-alike twins, scale change) at its native 240 px; toy JHMDB and VIP '
+          '3 × 16 frames (VIP at 240 px); 16 real-photo correspondence pairs',
+          toy_generator='toy_davis_v2',
           toy_tasks=(('jhmdb', (('n_videos', 3), ('n_frames', 16), ('height', 240))),
                      ('vip', (('n_videos', 3), ('n_frames', 16), ('height', 240)))),
-          task_eval_options=(('vip', (('input_size', 240),)),),
+          task_eval_options=(('davis', tuple(TOY_DAVIS_V2_EVAL.items())), ('vip', (('input_size', 240),))),
           correspondence=(('n_pairs', 16),)),
     Scale('paper', 'spatial/imagenet_r18.yaml', 'temporal/ytvos_r18_s8.yaml', (), (), None, (),
           'R18, ImageNet → YouTube-VOS on GPUs; needs data.root overrides and a benchmark data_root'),
