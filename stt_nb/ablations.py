@@ -31,7 +31,7 @@ __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 
            'code_fingerprint', 'folder_manifest', 'ablation_root', 'training_data_identity', 'benchmark_identity',
            'eval_identity', 'describe_change', 'config_hash', 'RunPlan', 'plan_variant', 'ensure_trained',
            'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results', 'update_results', 'run_grid',
-           'summarize', 'ablation_tables', 'plot_ablations', 'write_report', 'plan_table', 'Claim',
+           'summarize', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim',
            'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
@@ -747,10 +747,36 @@ def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence
     return fig
 
 # %% ../nbs/40_ablations.ipynb #3c20d570
+def _distinct(df: pd.DataFrame, col: str) -> str:
+    "The distinct non-empty values of column `col`, as `code` spans ('–' when there are none)."
+    vals = sorted({str(x) for x in df[col].dropna() if str(x) not in ('', 'nan')}) if col in df else []
+    return ', '.join(f'`{v}`' for v in vals) or '–'
+
+def report_provenance(df: pd.DataFrame, n_boot: int = 2000) -> str:
+    """Markdown list saying what produced the rows of `df`: scale, task, variants and seeds, the benchmark's and the
+    evaluation options' identity, per-sequence score counts, the code fingerprint of the scores and of the training
+    runs, and this package's version and git commit when the report was written; then how ± and the intervals are
+    computed. Printed under every grid report, so that a number is never separated from what made it."""
+    from .training import git_commit
+    seeds = sorted({int(s) for s in df['seed']})
+    nseq = sorted({len(json.loads(p)) for p in df['per_sequence'] if isinstance(p, str) and p.startswith('{')}) \
+        if 'per_sequence' in df else []
+    stale = int(df['stale'].map(_is_stale).sum()) if 'stale' in df else 0
+    commit = git_commit(Path(stt_nb.__file__).resolve().parent)
+    return '\n'.join([
+        f"- rows: {len(df)} ({df['variant'].nunique()} variants × seeds {seeds}); scale {_distinct(df, 'scale')}, "
+        f"task {_distinct(df, 'task')}; {stale} row(s) reused from stale cache entries",
+        f"- benchmark {_distinct(df, 'key_benchmark')}, evaluation options {_distinct(df, 'key_eval')}; "
+        f"per-sequence scores per row: {', '.join(map(str, nseq)) or 'none'}",
+        f"- code fingerprint of the scores {_distinct(df, 'code')}, of the training runs {_distinct(df, 'code_run')}; "
+        f"report written by stt_nb {stt_nb.__version__} at git commit {commit or 'unknown (not a git checkout)'}",
+        f"- ± is the sample standard deviation over seeds; intervals: 95 % percentile bootstrap of the mean paired "
+        f"difference, {n_boot} two-way resamples (seeds and sequences drawn independently), RNG seed 0"]) + '\n'
+
 def write_report(df: pd.DataFrame, out: str | os.PathLike, groups: Sequence[str] | None = None,
                  title: str = '', suffix: str = '') -> dict[str, Path]:
-    """Write `results.md` (paper-layout tables, then every claim's paired difference with its 95 % interval and
-    verdict) and `ablations.png` (bar charts) into `out`; returns their paths."""
+    """Write `results.md` (paper-layout tables, every claim's paired difference with its 95 % interval and verdict,
+    then the rows' provenance) and `ablations.png` (bar charts) into `out`; returns their paths."""
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     text = (f'{title}\n\n' if title else '') + ablation_tables(df, groups)
@@ -761,6 +787,7 @@ def write_report(df: pd.DataFrame, out: str | os.PathLike, groups: Sequence[str]
             text += ('\n**claims** (paired difference × 100 over seeds × sequences, 95 % bootstrap interval; '
                      'a claim holds or is reversed only when the interval excludes 0, and never from one seed)\n\n'
                      + ct.to_markdown(index=False) + '\n')
+    text += '\n**provenance**\n\n' + report_provenance(df)
     table, plot = out / f'results{suffix}.md', out / f'ablations{suffix}.png'
     with atomic_write(table, 'w') as f: f.write(text)
     fig = plot_ablations(df, groups=groups)
