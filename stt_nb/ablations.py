@@ -21,7 +21,7 @@ from .embedded import TOY_DAVIS_V2_EVAL, cache_dir, toy_davis, toy_davis_v2, toy
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
-from .training import run_training, task_config_class
+from .training import git_commit, run_training, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
@@ -32,7 +32,7 @@ __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 
            'eval_identity', 'describe_change', 'config_hash', 'RunPlan', 'plan_variant', 'ensure_trained',
            'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results', 'update_results', 'run_grid',
            'summarize', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim',
-           'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table']
+           'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table', 'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -757,7 +757,6 @@ def report_provenance(df: pd.DataFrame, n_boot: int = 2000) -> str:
     evaluation options' identity, per-sequence score counts, the code fingerprint of the scores and of the training
     runs, and this package's version and git commit when the report was written; then how ± and the intervals are
     computed. Printed under every grid report, so that a number is never separated from what made it."""
-    from .training import git_commit
     seeds = sorted({int(s) for s in df['seed']})
     nseq = sorted({len(json.loads(p)) for p in df['per_sequence'] if isinstance(p, str) and p.startswith('{')}) \
         if 'per_sequence' in df else []
@@ -765,7 +764,7 @@ def report_provenance(df: pd.DataFrame, n_boot: int = 2000) -> str:
     commit = git_commit(Path(stt_nb.__file__).resolve().parent)
     return '\n'.join([
         f"- rows: {len(df)} ({df['variant'].nunique()} variants × seeds {seeds}); scale {_distinct(df, 'scale')}, "
-        f"task {_distinct(df, 'task')}; {stale} row(s) reused from stale cache entries",
+        f"task {_distinct(df, 'task')}; {stale} row(s) from stale cache entries (allow_stale)",
         f"- benchmark {_distinct(df, 'key_benchmark')}, evaluation options {_distinct(df, 'key_eval')}; "
         f"per-sequence scores per row: {', '.join(map(str, nseq)) or 'none'}",
         f"- code fingerprint of the scores {_distinct(df, 'code')}, of the training runs {_distinct(df, 'code_run')}; "
@@ -906,3 +905,16 @@ def claims_table(df: pd.DataFrame, claims: Sequence[Claim] = PAPER_CLAIMS, n_boo
                          sequences=d.shape[1], mean=round(100 * mean, 2), low=round(100 * lo, 2), high=round(100 * hi, 2),
                          verdict=claim_verdict(lo, hi, d.shape[0]), source=c.source))
     return pd.DataFrame(rows, columns=['group', 'claim', 'diff', 'seeds', 'sequences', 'mean', 'low', 'high', 'verdict', 'source'])
+
+# %% ../nbs/40_ablations.ipynb #d6eedb6c
+def check_result_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """Check that every row's `result_key` is the hash of the identity columns of that row (as `run_grid` computed
+    it); returns `df`. A `ValueError` names the rows that fail: edited by hand, or their columns mixed up."""
+    bad = []
+    for i, r in df.iterrows():
+        ident = _row_identity(r.to_dict())
+        key = ident.pop('result_key')
+        if key != short_hash(ident): bad.append(f"row {i} ({r.get('variant')}, seed {r.get('seed')}, {r.get('task')})")
+    if bad: raise ValueError(f"check_result_keys: {len(bad)} row(s) whose result_key is not the hash of their identity "
+                             f"columns: {bad[:5]}")
+    return df

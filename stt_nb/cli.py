@@ -188,6 +188,9 @@ def build_ablate_parser() -> argparse.ArgumentParser:
                         'redoing them; every row reused this way is marked stale (column stale, † in the tables)')
     p.add_argument('--list', action='store_true',
                    help='print every run and result as cached / stale (and why) / missing; run nothing')
+    p.add_argument('--report', action='store_true',
+                   help='write the tables, claims, provenance and plot from the rows already in <out>/results.csv '
+                        '(of this scale and task; --variants/--groups/--seeds select among them); run nothing')
     p.add_argument('--no-progress', action='store_true')
     return p
 
@@ -211,10 +214,21 @@ def _ablate(a):
     if a.list:
         print(ab.plan_table(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, opts, **plan)
               .to_string(index=False)); return
-    df = ab.run_grid(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, a.device, not a.no_progress,
-                     allow_stale=a.allow_stale, eval_options=opts, **plan)
     out = a.out or ab.ablation_root(a.root) / f'grid_{ab.get_scale(a.scale).name}'
-    seeds = a.seeds if a.seeds is not None else list(ab.get_scale(a.scale).seeds)
+    if a.report:                                   # the rows already there: a record, or a grid still running
+        csv = Path(out) / 'results.csv'
+        if not csv.is_file(): raise FileNotFoundError(f"--report: no results table {csv} (run the grid first)")
+        df = ab.read_results(csv)
+        df = df[(df['scale'] == ab.get_scale(a.scale).name) & (df['task'] == a.task)]
+        if variants is not None: df = df[df['variant'].isin([ab.get_variant(v).name for v in variants])]
+        if a.seeds is not None: df = df[df['seed'].isin(a.seeds)]
+        if not len(df): raise ValueError(f"--report: {csv} has no rows of scale {a.scale!r}, task {a.task!r} and the "
+                                         f"selected variants / seeds")
+        seeds = sorted(int(s) for s in df['seed'].unique())
+    else:
+        df = ab.run_grid(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, a.device, not a.no_progress,
+                         allow_stale=a.allow_stale, eval_options=opts, **plan)
+        seeds = a.seeds if a.seeds is not None else list(ab.get_scale(a.scale).seeds)
     paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {seeds}, {a.task}',
                             suffix='' if a.task == 'davis' else f'_{a.task}')
     print(paths['table'].read_text())

@@ -2,6 +2,11 @@
 
 The whole test run (this process, notebook kernels, subprocesses) uses a fresh temporary `STT_NB_CACHE`, so tests
 never read results a user (or an older version of the code) left in `~/.cache/stt_nb`, and never write there.
+
+Under pytest-xdist (`pytest -n 2`, the README's command) each worker is its own process with its own temporary
+cache, and gets an equal share of the CPU cores as its thread count (`OMP_NUM_THREADS`, inherited by the notebook
+kernels and subprocesses it starts): two workers with torch's default thread count each would run twice as many
+threads as there are cores, and oversubscribed OpenMP threads slow each other several-fold.
 """
 from pathlib import Path
 import os, shutil, tempfile
@@ -9,7 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 _CACHE: dict[str, str] = {}
-USER_CACHE = Path(os.environ.get('STT_NB_CACHE') or Path.home() / '.cache' / 'stt_nb')   # the cache a user run would use
+# the cache a user run would use; xdist workers inherit the controller's environment, in which STT_NB_CACHE already
+# points at the controller's temporary folder, so the controller passes the user's on as STT_NB_TEST_USER_CACHE
+USER_CACHE = Path(os.environ.get('STT_NB_TEST_USER_CACHE') or os.environ.get('STT_NB_CACHE')
+                  or Path.home() / '.cache' / 'stt_nb')
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     "Relative path → (size, mtime) of every file under `root`."
@@ -25,15 +33,43 @@ def pytest_addoption(parser):
     parser.addoption('--full', action='store_true',
                      help="run the notebooks' slow cells at their documented size instead of CI size")
 
+def _worker_threads() -> int | None:
+    "Threads for this xdist worker (cores / workers, at least 1); None outside xdist or when the user set a count."
+    if 'PYTEST_XDIST_WORKER' not in os.environ or 'OMP_NUM_THREADS' in os.environ: return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    return max(1, cores // int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1')))
+
 def pytest_configure(config):
     if 'STT_NB_CACHE' in _CACHE: return
+    n = _worker_threads()
+    if n is not None:
+        for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ[k] = str(n)
+        import sys
+        if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(n)
     _CACHE['user'] = os.environ.get('STT_NB_CACHE', '')
+    os.environ.setdefault('STT_NB_TEST_USER_CACHE', str(USER_CACHE))
     _CACHE['STT_NB_CACHE'] = tempfile.mkdtemp(prefix='stt_nb_test_cache_')
     os.environ['STT_NB_CACHE'] = _CACHE['STT_NB_CACHE']
+
+def pytest_sessionfinish(session, exitstatus):
+    """With xdist, `tests/test_zz_user_cache.py` runs in one worker while the other may still be running tests, so the
+    controlling process checks the user's cache once more after every worker has finished, and fails the run if
+    anything there was added, removed or changed."""
+    if not hasattr(session.config, 'workerinput') and getattr(session.config.option, 'numprocesses', None):
+        after = _snapshot(USER_CACHE)
+        changed = sorted(set(after) ^ set(USER_CACHE_BEFORE)) + sorted(
+            k for k in set(after) & set(USER_CACHE_BEFORE) if after[k] != USER_CACHE_BEFORE[k])
+        if changed:
+            tr = session.config.pluginmanager.get_plugin('terminalreporter')
+            tr.write('\n')
+            tr.write_line(
+                f"ERROR: the test run changed the user's cache {USER_CACHE}: {changed[:5]}", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 def pytest_unconfigure(config):
     path = _CACHE.pop('STT_NB_CACHE', None)
     if path: shutil.rmtree(path, ignore_errors=True)
+    if not hasattr(config, 'workerinput'): os.environ.pop('STT_NB_TEST_USER_CACHE', None)
     if _CACHE.get('user'): os.environ['STT_NB_CACHE'] = _CACHE['user']
     else: os.environ.pop('STT_NB_CACHE', None)
 

@@ -38,7 +38,16 @@ def test_ablate_runs_lists_and_resumes(tmp_path):
     assert '**paradigm**' in (tmp_path / 'grid' / 'results.md').read_text()
     assert (tmp_path / 'grid' / 'ablations.png').stat().st_size > 0
     r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '1'], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.count('reused') == 2, r.stdout      # a rerun evaluates nothing again
+    assert r.returncode == 0 and r.stdout.count('in results.csv, reused') == 2, r.stdout   # a rerun evaluates nothing
+    # --report: the tables from the rows already there (a record), nothing run; the seed-0 row alone on request
+    (tmp_path / 'grid' / 'results.md').unlink()
+    r = subprocess.run([ABLATE, *base, '--report', '--seeds', '0'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'in results.csv' not in r.stdout, r.stderr
+    md = (tmp_path / 'grid' / 'results.md').read_text()
+    assert 'seeds [0], davis' in md and 'rows: 1 (1 variants × seeds [0])' in md and f"`{df['code'][0]}`" in md, md
+    for bad, name in [(['--task', 'jhmdb'], 'jhmdb'), (['--out', str(tmp_path / 'nothing')], 'results.csv')]:
+        r = subprocess.run([ABLATE, *base, '--report', *bad], capture_output=True, text=True)
+        assert r.returncode == 1 and name in r.stderr and 'Traceback' not in r.stderr, r.stderr
     r = subprocess.run([ABLATE, *base, '--groups', 'pyramid', '--list'], capture_output=True, text=True)
     assert r.returncode == 0 and 'stt_single' in r.stdout and 'False' in r.stdout, r.stdout
     assert 'missing' in r.stdout and 'cached' not in r.stdout, r.stdout

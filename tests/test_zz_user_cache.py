@@ -1,4 +1,5 @@
-"""The test run leaves the user's cache alone (collected last: pytest runs test files in name order).
+"""The test run leaves the user's cache alone (collected last: pytest runs test files in name order; under xdist
+another worker may still be running, and `conftest.pytest_sessionfinish` repeats the check after all have finished).
 
 `conftest.py` points `$STT_NB_CACHE` at a private temporary folder for the whole run; this test checks the
 result, not the mechanism: every file of the user's cache (`$STT_NB_CACHE` as the user had it, else
