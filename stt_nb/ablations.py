@@ -693,8 +693,9 @@ def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny',
 
 # %% ../nbs/40_ablations.ipynb #cb59884c
 def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    "Per variant: `<metric>` mean, `<metric> std` (ddof 1; NaN for one seed), `seeds` (count) and `stale` (any row stale)."
-    metrics = [m for m in (metrics or sum(METRICS.values(), [])) if m in df]
+    """Per variant: `<metric>` mean, `<metric> std` (ddof 1; NaN for one seed), `seeds` (count) and `stale` (any row
+    stale), for the metrics scored in `df` (a results.csv holding several tasks has every task's columns)."""
+    metrics = [m for m in (metrics or sum(METRICS.values(), [])) if m in df and df[m].notna().any()]   # this task's
     if not metrics: raise ValueError(f"summarize: none of the metric columns in {list(df.columns)}")
     g = df.groupby('variant', sort=False)
     out = g[metrics].mean()
