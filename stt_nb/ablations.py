@@ -753,6 +753,13 @@ def _distinct(df: pd.DataFrame, col: str) -> str:
     vals = sorted({str(x) for x in df[col].dropna() if str(x) not in ('', 'nan')}) if col in df else []
     return ', '.join(f'`{v}`' for v in vals) or '–'
 
+def _eval_keys(df: pd.DataFrame) -> str:
+    "The distinct eval-option keys of `df`; random init's listed apart (its key holds the seed its weights are drawn from)."
+    rnd = df['variant'].eq('random') if 'variant' in df else pd.Series(False, index=df.index)
+    if not rnd.any(): return _distinct(df, 'key_eval')
+    keys = f"{_distinct(df[rnd], 'key_eval')} for random init (one per seed: its key holds the seed of its weights)"
+    return keys if rnd.all() else f"{_distinct(df[~rnd], 'key_eval')}; {keys}"
+
 def report_provenance(df: pd.DataFrame, n_boot: int = 2000) -> str:
     """Markdown list saying what produced the rows of `df`: scale, task, variants and seeds, the benchmark's and the
     evaluation options' identity, per-sequence score counts, the code fingerprint of the scores and of the training
@@ -766,7 +773,7 @@ def report_provenance(df: pd.DataFrame, n_boot: int = 2000) -> str:
     return '\n'.join([
         f"- rows: {len(df)} ({df['variant'].nunique()} variants × seeds {seeds}); scale {_distinct(df, 'scale')}, "
         f"task {_distinct(df, 'task')}; {stale} row(s) from stale cache entries (allow_stale)",
-        f"- benchmark {_distinct(df, 'key_benchmark')}, evaluation options {_distinct(df, 'key_eval')}; "
+        f"- benchmark {_distinct(df, 'key_benchmark')}, evaluation options {_eval_keys(df)}; "
         f"per-sequence scores per row: {', '.join(map(str, nseq)) or 'none'}",
         f"- code fingerprint of the scores {_distinct(df, 'code')}, of the training runs {_distinct(df, 'code_run')}; "
         f"report written by stt_nb {stt_nb.__version__} at git commit {commit or 'unknown (not a git checkout)'}",

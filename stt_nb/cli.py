@@ -229,7 +229,13 @@ def _ablate(a):
         df = ab.run_grid(variants, a.scale, a.seeds, a.root, a.out, a.data_root, a.task, a.device, not a.no_progress,
                          allow_stale=a.allow_stale, eval_options=opts, **plan)
         seeds = a.seeds if a.seeds is not None else list(ab.get_scale(a.scale).seeds)
-    paths = ab.write_report(df, out, a.groups, title=f'{a.scale} scale, seeds {seeds}, {a.task}',
+    title = f'{a.scale} scale, seeds {seeds}, {a.task}'
+    if not a.report:                               # what this grid changed from the scale's own runs and benchmark
+        for name, v in (('step 1 given', a.spatial_checkpoint), ('step-1 overrides', ' '.join(a.spatial_override or [])),
+                        ('step-2 overrides', ' '.join(a.temporal_override or [])), ('benchmark', a.data_root),
+                        ('evaluation options', ' '.join(a.eval_option or []))):
+            if v: title += f'; {name}: `{v}`'
+    paths = ab.write_report(df, out, a.groups, title=title,
                             suffix='' if a.task == 'davis' else f'_{a.task}')
     print(paths['table'].read_text())
     print(f"results: {Path(out) / 'results.csv'}, {paths['table']}, {paths['plot']}")

@@ -39,6 +39,12 @@ def test_ablate_runs_lists_and_resumes(tmp_path):
     assert (tmp_path / 'grid' / 'ablations.png').stat().st_size > 0
     r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '1'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.count('in results.csv, reused') == 2, r.stdout   # a rerun evaluates nothing
+    # a report says what the grid changed from the scale's defaults (here the quick scale's own input size, so the
+    # result key and the row are the same ones)
+    r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '--eval-option', 'input_size=120'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.count('in results.csv, reused') == 1, r.stdout
+    assert 'seeds [0], davis; evaluation options: `input_size=120`' in (tmp_path / 'grid' / 'results.md').read_text()
     # --report: the tables from the rows already there (a record), nothing run; the seed-0 row alone on request
     (tmp_path / 'grid' / 'results.md').unlink()
     r = subprocess.run([ABLATE, *base, '--report', '--seeds', '0'], capture_output=True, text=True)
