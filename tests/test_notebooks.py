@@ -7,7 +7,7 @@ settings.ini `tst_flags`; here they are handled so that nothing is skipped silen
   smaller image, fewer steps, the `quick` scale) but asserts the same property. `--full` runs them at the size
   the notebook documents (and `nbdev_test --flags slow` does the same outside pytest).
 - `gpu` cells run when CUDA is available, and are otherwise reported as skipped with the reason.
-- `grid` cells (the tiny ablation grid, about 40 minutes per seed on 2 cores, and the demo) run only with
+- `grid` cells (the tiny ablation grid, about 45 minutes per seed on 2 cores, and the demo) run only with
   `--nb-flags grid`; otherwise one skipped test per notebook says which cells were left out and why.
 
 The tutorials (`nbs/tutorials/`) are not run here: `tests/test_tutorials.py` executes them through a real Jupyter
@@ -24,7 +24,7 @@ NBS = sorted(p for p in (ROOT / 'nbs').rglob('*.ipynb')
 
 REASONS = {
     'gpu': "needs a CUDA GPU; none is available in this run",
-    'grid': "the tiny-scale ablation grid (about 40 min per seed on 2 CPU cores) / the demo; the same code runs at the "
+    'grid': "the tiny-scale ablation grid (about 45 min per seed on 2 CPU cores) / the demo; the same code runs at the "
             "quick scale in the notebook's slow cells; run with --nb-flags grid",
     'data': "needs a real benchmark on disk; run with --nb-flags data",
 }
