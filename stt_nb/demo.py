@@ -14,9 +14,9 @@ import pandas as pd
 
 from .core import atomic_write, get_device, save_config
 from .data import DavisReader, load_indexed_png
-from .training import META_COLUMNS, plot_losses, read_metrics
+from .training import META_COLUMNS, git_commit, plot_losses, read_metrics
 from .visualize import frame_indices, overlay_labels, sequence_sheet, write_gif
-from .ablations import ablation_root, ensure_trained, plan_variant, run_grid, toy_benchmark
+from .ablations import ablation_root, code_fingerprint, ensure_trained, plan_variant, run_grid, toy_benchmark
 
 # %% auto #0
 __all__ = ['NOT_LOSSES', 'DEMO_VARIANTS', 'plot_training_curves', 'plot_propagation', 'propagation_gif', 'DemoConfig', 'run_demo']
@@ -119,8 +119,11 @@ def run_demo(cfg: DemoConfig | None = None, **kw) -> pd.DataFrame:
     print('[4/4] table and figures', flush=True)
     table = _fmt_table(df)
     bench = toy_benchmark(scale)
+    code, commit = code_fingerprint(), git_commit()
     with atomic_write(out / 'results.md', 'w') as f:
-        f.write(f'Label propagation on toy DAVIS ({bench}), {scale} scale, seed {cfg.seed}; scores × 100.\n\n')
+        f.write(f'Label propagation on toy DAVIS ({bench}), {scale} scale, seed {cfg.seed}; scores × 100; code fingerprint '
+                f'`{code}`' + (f', git commit `{commit}`' if commit else '') + '. One seed on one machine: a sample, not a '
+                'finding (seeds and intervals: `stt_ablate`, notebook 40).\n\n')
         f.write(table.to_markdown(index=False) + '\n')
     runs = {DEMO_VARIANTS[v]: plan_variant(v, scale, cfg.seed, cfg.root).run_dir for v in ('spatial', 'temporal', 'stt')}
     plot_training_curves(runs).savefig(out / 'loss_curves.png', dpi=90)
@@ -132,7 +135,8 @@ def run_demo(cfg: DemoConfig | None = None, **kw) -> pd.DataFrame:
     timings['total'] = time.perf_counter() - t0
     with atomic_write(out / 'run.json', 'w') as f:
         json.dump({'timings_s': {k: round(v, 1) for k, v in timings.items()}, 'device': device, 'scale': scale,
-                   'benchmark': str(bench), 'cache': str(ablation_root(cfg.root))}, f, indent=2)
+                   'seed': cfg.seed, 'code': code, 'git_commit': commit, 'benchmark': str(bench),
+                   'cache': str(ablation_root(cfg.root))}, f, indent=2)
     print(table.to_string(index=False))
     print(f'\ndone in {timings["total"] / 60:.1f} min. Outputs in {out.resolve()}:')
     for name in ('results.csv', 'results.md', 'loss_curves.png', 'propagation.png', 'propagation.gif', 'config.yaml', 'run.json'):
