@@ -127,7 +127,8 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
           correspondence=(('n_pairs', 4), ('size', (120, 160)))),
     Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('loop.epochs=320',), (),
           (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),
-          'embedded data on CPU: 320 step-1 steps (twice the config file\'s: see "The step-1 recipe"), 120 step-2 steps; toy DAVIS v2 (8 × 50 frames: far motion, '
+          'embedded data on CPU: 320 step-1 steps (twice the config file\'s: see "The step-1 recipe"), 120 step-2 '
+          'steps; toy DAVIS v2 (8 × 50 frames: far motion, '
           'occlusion, lighting drift, look-alike twins, scale change) at its native 240 px; toy JHMDB and VIP '
           '3 × 16 frames (VIP at 240 px); 16 real-photo correspondence pairs',
           toy_generator='toy_davis_v2',
