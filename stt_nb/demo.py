@@ -17,6 +17,7 @@ from .data import DavisReader, load_indexed_png
 from .training import META_COLUMNS, git_commit, plot_losses, read_metrics
 from .visualize import frame_indices, overlay_labels, sequence_sheet, write_gif
 from .ablations import ablation_root, code_fingerprint, ensure_trained, plan_variant, run_grid, toy_benchmark
+from .ablations import report_provenance
 
 # %% auto #0
 __all__ = ['NOT_LOSSES', 'DEMO_VARIANTS', 'plot_training_curves', 'plot_propagation', 'propagation_gif', 'DemoConfig', 'run_demo']
@@ -121,10 +122,9 @@ def run_demo(cfg: DemoConfig | None = None, **kw) -> pd.DataFrame:
     bench = toy_benchmark(scale)
     code, commit = code_fingerprint(), git_commit()
     with atomic_write(out / 'results.md', 'w') as f:
-        f.write(f'Label propagation on toy DAVIS ({bench}), {scale} scale, seed {cfg.seed}; scores × 100; code fingerprint '
-                f'`{code}`' + (f', git commit `{commit}`' if commit else '') + '. One seed on one machine: a sample, not a '
-                'finding (seeds and intervals: `stt_ablate`, notebook 40).\n\n')
-        f.write(table.to_markdown(index=False) + '\n')
+        f.write(f'Label propagation on toy DAVIS ({bench}), {scale} scale, seed {cfg.seed}; scores × 100. One seed on one '
+                'machine: a sample, not a finding (seeds and intervals: `stt_ablate`, notebook 40).\n\n')
+        f.write(table.to_markdown(index=False) + '\n\n**provenance**\n\n' + report_provenance(df) + '\n')
     runs = {DEMO_VARIANTS[v]: plan_variant(v, scale, cfg.seed, cfg.root).run_dir for v in ('spatial', 'temporal', 'stt')}
     plot_training_curves(runs).savefig(out / 'loss_curves.png', dpi=90)
     evals = {DEMO_VARIANTS[v]: d for v, d in zip(df['variant'], df['eval_dir'])}
