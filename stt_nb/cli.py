@@ -18,12 +18,12 @@ def _demo(a):
     run_demo(DemoConfig(out=a.out, quick=a.quick, device=a.device, seed=a.seed, root=a.root))
 
 def _data(a):
-    from stt_nb import embedded
+    from stt_nb import media, toys
     t0 = time.perf_counter()
-    if a.what == 'videos': root = embedded.embedded_videos(a.root, size=a.size)
-    elif a.what == 'images': root = embedded.embedded_images(a.root)
+    if a.what == 'videos': root = media.embedded_videos(a.root, size=a.size)
+    elif a.what == 'images': root = media.embedded_images(a.root)
     else:
-        fn = {'toy-davis': embedded.toy_davis, 'toy-jhmdb': embedded.toy_jhmdb, 'toy-vip': embedded.toy_vip}[a.what]
+        fn = {'toy-davis': toys.toy_davis, 'toy-jhmdb': toys.toy_jhmdb, 'toy-vip': toys.toy_vip}[a.what]
         n_key = 'n_sequences' if a.what == 'toy-davis' else 'n_videos'
         root = fn(a.root, **{n_key: a.n}, n_frames=a.frames, height=a.height, seed=a.seed)
     print(f'{a.what}: {root} ({time.perf_counter() - t0:.1f} s)')

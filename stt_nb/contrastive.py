@@ -18,7 +18,7 @@ from torch import nn
 from .core import ConfigError, atomic_write, normalize_rgb, rgb_to_student
 from .backbone import ResNetBackbone, backbone_state_dict, export_backbone, get_layout
 from .data import ImageDataset, moco_v2_augmentation
-from .embedded import embedded_images
+from .media import embedded_images
 
 # %% auto #0
 __all__ = ['info_nce_logits', 'info_nce', 'momentum_update', 'KeyQueue', 'concat_all_gather', 'shuffle_batch', 'unshuffle_batch',

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
 from .core import get_device, rgb_to_student
-from .embedded import load_photo
+from .media import load_photo
 
 # %% auto #0
 __all__ = ['CORRESPONDENCE_PHOTOS', 'FeatureFn', 'CorrespondencePair', 'random_homography', 'photometric_change',

@@ -19,7 +19,7 @@ from .core import ConfigError, atomic_write, chroma_dropout
 from .backbone import (INIT_SCHEMES, PRESETS, RESNET_CHANNELS, ResNetBackbone, backbone_state_dict,
                              build_backbone, export_backbone, init_backbone, load_backbone_weights)
 from .data import FramePairDataset
-from .embedded import cache_dir, embedded_videos
+from .media import cache_dir, embedded_videos
 from .correlation import AFFINITY_IMPLS
 from .reconstruction import Level, reconstruction_losses
 from .distillation import SELECTION_MODES, global_distillation, local_distillation_terms

@@ -406,7 +406,7 @@ class ToyChromaDataset(Dataset):
         if cfg.source == 'synthetic': rgb = _smooth_colours(cfg.n_patches, cfg.patch, rng)
         elif cfg.source == 'embedded':
             from PIL import Image
-            from stt_nb.embedded import load_photo, photo_paths
+            from stt_nb.media import load_photo, photo_paths
             photos = [np.asarray(Image.fromarray(load_photo(n)).resize((8 * cfg.patch, 8 * cfg.patch), Image.BILINEAR))
                       for n in sorted(photo_paths())]
             crops = []
@@ -717,7 +717,7 @@ def _seed_worker(worker_id: int):
 
 def _run_dir(cfg) -> Path:
     if cfg.run.out_dir is None:
-        from stt_nb.embedded import cache_dir
+        from stt_nb.media import cache_dir
         return cache_dir('runs', cfg.run.name)
     return Path(cfg.run.out_dir).expanduser() / cfg.run.name
 

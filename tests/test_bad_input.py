@@ -178,7 +178,7 @@ def garbage(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='module')
 def toy(tmp_path_factory) -> Path:
-    from stt_nb.embedded import toy_davis
+    from stt_nb.toys import toy_davis
     return toy_davis(tmp_path_factory.mktemp('toy') / 'davis', n_sequences=1, n_frames=6, height=120, seed=3)
 
 CLI = {   # argv (with {garbage} / {toy} / {tmp} filled in), the text stderr must contain

@@ -1,6 +1,6 @@
 """Benchmark: the DAVIS evaluation pipeline end to end at 480p (ResNet-18, stride 8, backbone included), CPU by default.
 
-One toy DAVIS sequence at 854×480 (`stt_nb.embedded.toy_davis(height=480)`, the size of DAVIS-2017 val frames) goes
+One toy DAVIS sequence at 854×480 (`stt_nb.toys.toy_davis(height=480)`, the size of DAVIS-2017 val frames) goes
 through the same functions `run_eval` chains: decoding (`DavisReader`), the test-layout backbone (Lab input, batches,
 inference mode, channels-last), propagation of the STT protocol with PNG writing (`predict_segmentation`), and scoring
 (`score_davis`). It prints seconds per frame for each stage and projects the time for the 1,999 frames of DAVIS-2017
@@ -29,7 +29,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     import numpy as np, torch
     torch.set_num_threads(a.threads)
-    from stt_nb.embedded import toy_davis
+    from stt_nb.toys import toy_davis
     from stt_nb.data import DavisReader
     from stt_nb.evaluate import (load_eval_backbone, extract_features, predict_segmentation, score_davis,
                                  task_input_size, write_label_png)

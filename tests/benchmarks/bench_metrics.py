@@ -1,6 +1,6 @@
 """Benchmark: DAVIS J&F scoring (`stt_eval metrics`, `stt_nb.metrics.evaluate_davis`) at a small and a DAVIS-val size.
 
-Two synthetic DAVIS-2017 folders at 480p (seeded `stt_nb.embedded.toy_davis`, 1–3 objects per sequence; predictions
+Two synthetic DAVIS-2017 folders at 480p (seeded `stt_nb.toys.toy_davis`, 1–3 objects per sequence; predictions
 are the ground truth shifted `--shift` pixels to the right, so that J and F have real work to do):
 
 * `small`: 4 sequences × 40 frames (152 evaluated frames);
@@ -85,7 +85,7 @@ def plain_loop(root: Path, res: Path):
 
 def make_set(root: Path, name: str, shift: int) -> tuple[Path, Path]:
     "The toy DAVIS folder of size `name` (reused if already there) and its shifted predictions."
-    from stt_nb.embedded import toy_davis
+    from stt_nb.toys import toy_davis
     n_seq, n_frames = SIZES[name]
     droot = toy_davis(root / name, height=480, n_sequences=n_seq, n_frames=n_frames)
     res = root / f'{name}_pred_shift{shift}'

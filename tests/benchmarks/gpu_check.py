@@ -175,7 +175,8 @@ def prepare_data(tiny: bool = False, log=print) -> dict:
     "Build (or find in the cache) every data set the checks read; returns {name: root}."
     from stt_nb.core import load_config
     from stt_nb.training import get_task, task_config_class
-    from stt_nb.embedded import embedded_images, toy_davis
+    from stt_nb.media import embedded_images
+    from stt_nb.toys import toy_davis
     roots = {}
     for name, task, cfg_path in (('spatial_tiny', 'stt_nb.contrastive:SpatialTask', 'configs/spatial/tiny_cpu.yaml'),
                                  ('temporal_tiny', 'stt_nb.stt:TemporalTask', 'configs/temporal/tiny_cpu.yaml')):
