@@ -279,12 +279,15 @@ class ImageDataConfig:
     seed: Optional[int] = None         # augmentation seed (views depend on seed, epoch, index); None: run.seed
     embedded_short_side: Optional[int] = 128   # source 'embedded': short side the bundled images are resized to
     embedded_frames_per_clip: int = 8          # source 'embedded': evenly spaced frames taken from each bundled clip
+    embedded_split: Literal['train', 'all'] = 'train'   # source 'embedded': only the training media (stt_nb.media
+                                               # MEDIA_SPLIT), or 'all' (before 0.2: held-out photos and frames too)
 
 def build_image_dataset(cfg: ImageDataConfig, seed: int = 0) -> ImageDataset:
     "The two-view `ImageDataset` of `cfg` (items {'query', 'key'} `[3, size, size]`, 'label'); `seed` if `cfg.seed` is None."
     if cfg.size < 8: raise ConfigError(f"data.size must be >= 8, got {cfg.size}")
     if cfg.source == 'embedded':
-        root = embedded_images(size=cfg.embedded_short_side, frames_per_clip=cfg.embedded_frames_per_clip)
+        root = embedded_images(size=cfg.embedded_short_side, frames_per_clip=cfg.embedded_frames_per_clip,
+                               split=cfg.embedded_split)
     elif cfg.source == 'folder':
         if not cfg.root:
             raise ConfigError("data.root is required when data.source is 'folder': the training image folder, e.g. "

@@ -17,8 +17,10 @@ from .data import load_image
 
 # %% auto #0
 __all__ = ['BUILD_FILE', 'FORMAT_VERSION', 'CLIPS', 'REAL_CLIPS', 'SKIMAGE_COLOR_PHOTOS', 'SKIMAGE_GRAY_PHOTOS', 'SKLEARN_PHOTOS',
-           'cache_dir', 'atomic_dir', 'build_once', 'clip_paths', 'decode_clip', 'photo_paths', 'load_photo',
-           'save_jpeg', 'embedded_videos', 'embedded_images']
+           'EXTRA_PHOTOS', 'SHOTS', 'MEDIA_SPLIT', 'SPLITS', 'cache_dir', 'atomic_dir', 'build_once', 'clip_paths',
+           'decode_clip', 'photo_paths', 'load_photo', 'shot_boundaries', 'shots_of', 'split_ranges', 'split_frames',
+           'split_photos', 'held_out_windows', 'split_distances', 'save_jpeg', 'read_sources', 'embedded_videos',
+           'embedded_images']
 
 # %% ../nbs/04_media.ipynb #dc36d2f0
 def cache_dir(*parts: str) -> Path:
@@ -142,13 +144,17 @@ SKIMAGE_COLOR_PHOTOS = ('astronaut.png', 'chelsea.png', 'coffee.png', 'hubble_de
 SKIMAGE_GRAY_PHOTOS = ('camera.png', 'brick.png', 'grass.png', 'gravel.png', 'coins.png', 'moon.png', 'cell.png',
                        'clock_motion.png')
 SKLEARN_PHOTOS = ('china.jpg', 'flower.jpg')
+EXTRA_PHOTOS = (('scikit-image', 'skimage', 'data', 'motorcycle_right.png'),
+                ('matplotlib', 'matplotlib', 'mpl-data/sample_data', 'grace_hopper.jpg'))   # held-out only
 
-def photo_paths(include_gray: bool = False) -> dict[str, Path]:
-    "Bundled photographs that exist on disk, as {name: path}; names are file stems ('astronaut', 'china', ...)."
+def photo_paths(include_gray: bool = False, include_extra: bool = False) -> dict[str, Path]:
+    """Bundled photographs that exist on disk, as {name: path}; names are file stems ('astronaut', 'china', ...).
+    `include_gray`: the grey ones too; `include_extra`: the two held-out-only photos of `EXTRA_PHOTOS` too."""
     out = {}
     ski, skl = _package_dir('scikit-image', 'skimage'), _package_dir('scikit-learn', 'sklearn')
     groups = [(ski, 'data', SKIMAGE_COLOR_PHOTOS + (SKIMAGE_GRAY_PHOTOS if include_gray else ())),
               (skl, 'datasets/images', SKLEARN_PHOTOS)]
+    if include_extra: groups += [(_package_dir(dist, mod), sub, (f,)) for dist, mod, sub, f in EXTRA_PHOTOS]
     for pkg, sub, files in groups:
         if pkg is None: continue
         for f in files:
@@ -164,7 +170,7 @@ def _photo_cached(path: str) -> np.ndarray:
     return a
 
 @lru_cache(maxsize=1)
-def _all_photo_paths() -> dict[str, Path]: return photo_paths(include_gray=True)
+def _all_photo_paths() -> dict[str, Path]: return photo_paths(include_gray=True, include_extra=True)
 
 def load_photo(name: str) -> np.ndarray:
     "A bundled photograph (see `photo_paths`) as RGB uint8 `[H, W, 3]` (read-only, cached); grey ones replicated."
@@ -172,41 +178,174 @@ def load_photo(name: str) -> np.ndarray:
     if name not in paths: raise KeyError(f"unknown photo {name!r}; available: {sorted(paths)}")
     return _photo_cached(str(paths[name]))
 
+# %% ../nbs/04_media.ipynb #f1549b42
+SHOTS = {   # clip -> its shots as [start, end) frame ranges, from shot_boundaries (pinned by a test below)
+    'bikes': ((0, 30), (30, 76), (76, 137), (137, 187), (187, 242), (242, 250)),
+    'carphone_pristine': ((0, 120),),
+    'bigbuckbunny': ((0, 132),),
+}
+
+def _colour_hist(frame: np.ndarray) -> np.ndarray:
+    q = frame.astype(np.int64) // 32                                   # 8 bins per channel
+    h = np.bincount((q[..., 0] * 64 + q[..., 1] * 8 + q[..., 2]).ravel(), minlength=512).astype(np.float64)
+    return h / h.sum()
+
+def shot_boundaries(frames: np.ndarray, ratio: float = 8.0, hist_min: float = 0.1) -> list[int]:
+    """Indices `i` of the frames `[T, H, W, 3]` that start a new shot (a cut between `i - 1` and `i`): the mean absolute
+    frame difference exceeds `ratio` × its median over the clip and the colour histograms differ by more than
+    `hist_min` (total variation)."""
+    f = np.asarray(frames)
+    if f.ndim != 4 or f.shape[-1] != 3 or len(f) < 2:
+        raise ValueError(f"shot_boundaries: frames must be [T >= 2, H, W, 3], got {f.shape}")
+    d = np.abs(np.diff(f.astype(np.float32), axis=0)).mean(axis=(1, 2, 3))          # [T - 1]
+    med = max(float(np.median(d)), 1e-6)
+    return [i + 1 for i in range(len(d)) if d[i] > ratio * med
+            and 0.5 * np.abs(_colour_hist(f[i + 1]) - _colour_hist(f[i])).sum() > hist_min]
+
+def shots_of(boundaries: Sequence[int], n_frames: int) -> tuple[tuple[int, int], ...]:
+    "The [start, end) shots of an `n_frames` clip cut before each frame index in `boundaries`."
+    edges = [0] + sorted(b for b in boundaries if 0 < b < n_frames) + [n_frames]
+    return tuple((a, b) for a, b in zip(edges[:-1], edges[1:]))
+
+# %% ../nbs/04_media.ipynb #c88ca895
+MEDIA_SPLIT = {
+    'train': dict(clips={'bikes': ((0, 30), (76, 137), (187, 242)), 'carphone_pristine': ((0, 60),)},
+                  photos=('astronaut', 'coffee', 'hubble_deep_field', 'ihc', 'retina', 'rocket', 'china')),
+    'held_out': dict(clips={'bikes': ((30, 76), (137, 187)), 'carphone_pristine': ((72, 120),),
+                            'bigbuckbunny': ((0, 132),)},
+                     photos=('chelsea', 'flower', 'motorcycle_left', 'motorcycle_right', 'grace_hopper')),
+}
+SPLITS = ('train', 'held_out', 'all')
+
+def _check_split(fn: str, split: str) -> str:
+    if split not in SPLITS: raise ValueError(f"{fn}: split must be one of {SPLITS}, got {split!r}")
+    return split
+
+def split_ranges(split: str, clip: str) -> tuple[tuple[int, int], ...]:
+    "The [start, end) frame ranges of `clip` on side `split` ('all': the whole clip; none: an empty tuple)."
+    _check_split('split_ranges', split)
+    if clip not in CLIPS: raise ValueError(f"split_ranges: unknown clip {clip!r}; choose from {sorted(CLIPS)}")
+    if split == 'all': return ((0, CLIPS[clip]['n_frames']),)
+    return tuple(MEDIA_SPLIT[split]['clips'].get(clip, ()))
+
+def split_frames(split: str, clip: str) -> list[int]:
+    "Every frame index of `clip` on side `split`, in order."
+    return [i for a, b in split_ranges(split, clip) for i in range(a, b)]
+
+def split_photos(split: str, include_gray: bool = False) -> tuple[str, ...]:
+    "The photo names of side `split` ('all': the ten default colour photos); grey photos are training material."
+    _check_split('split_photos', split)
+    if split == 'all': return tuple(sorted(photo_paths(include_gray)))
+    gray = tuple(sorted(set(photo_paths(True)) - set(photo_paths()))) if include_gray and split == 'train' else ()
+    return tuple(MEDIA_SPLIT[split]['photos']) + gray
+
+def held_out_windows(n_frames: int, step: int = 1, clips: Sequence[str] | None = None) -> list[tuple[str, int]]:
+    """Every non-overlapping window of `n_frames` frames (every `step`-th frame) inside one held-out range: a list of
+    (clip, start frame), in clip order then time order; the windows never span a cut or touch training frames."""
+    if n_frames < 1 or step < 1: raise ValueError(f"held_out_windows: need n_frames >= 1 and step >= 1, got {n_frames}, {step}")
+    span, out = (n_frames - 1) * step + 1, []
+    for clip, ranges in MEDIA_SPLIT['held_out']['clips'].items():
+        if clips is not None and clip not in clips: continue
+        for a, b in ranges: out += [(clip, s) for s in range(a, b - span + 1, span)]
+    return out
+
+# %% ../nbs/04_media.ipynb #facc61ac
+def split_distances(size: int = 64, step: int = 2) -> list[dict]:
+    """Per held-out range: the PSNR (dB) of its closest pair with any training frame (thumbnails with short side `size`,
+    every `step`-th frame, each resized to the other's shape by centre crop), and which training frame it is."""
+    def thumbs(clip, frames):
+        f = decode_clip(clip, size=size)
+        return {(clip, i): f[i] for i in frames[::step]}
+    train = {}
+    for clip in CLIPS: train |= thumbs(clip, split_frames('train', clip))
+    def psnr(a, b):
+        h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+        crop = lambda x: x[(x.shape[0] - h) // 2:(x.shape[0] - h) // 2 + h, (x.shape[1] - w) // 2:(x.shape[1] - w) // 2 + w]
+        mse = np.mean((crop(a).astype(np.float64) - crop(b).astype(np.float64)) ** 2)
+        return 10 * np.log10(255 ** 2 / max(mse, 1e-10))
+    rows = []
+    for clip, ranges in MEDIA_SPLIT['held_out']['clips'].items():
+        for a, b in ranges:
+            best = max(((psnr(x, y), k) for x in thumbs(clip, list(range(a, b))).values() for k, y in train.items()),
+                       key=lambda t: t[0])
+            rows.append(dict(clip=clip, frames=f'{a}-{b - 1}', closest_train=f'{best[1][0]} frame {best[1][1]}',
+                             psnr_db=round(float(best[0]), 1)))
+    return rows
+
 # %% ../nbs/04_media.ipynb #ae269eb3
 def save_jpeg(path: Path, rgb: np.ndarray, quality: int):
+    "Write RGB uint8 `[H, W, 3]` as a JPEG of `quality` (PIL's encoder: deterministic for the same pixels)."
     Image.fromarray(np.ascontiguousarray(rgb)).save(path, format='JPEG', quality=quality)
+
+def _record_sources(tmp: Path, sources: dict):
+    (tmp / 'sources.json').write_text(json.dumps(sources, indent=0, sort_keys=True) + '\n')
+
+def read_sources(root: str | os.PathLike) -> dict[str, list]:
+    """The provenance a split-aware build wrote (`<root>/sources.json`): {relative file: ['clip', name, frame] or
+    ['photo', name]}; a `FileNotFoundError` names the folder when it has none (an old `split='all'` build)."""
+    p = Path(root) / 'sources.json'
+    if not p.is_file(): raise FileNotFoundError(f"{root}: no sources.json (not a split-aware embedded build)")
+    return json.loads(p.read_text())
 
 def embedded_videos(root: str | os.PathLike | None = None, clips: Sequence[str] = REAL_CLIPS,
                     size: int | None = None, max_frames: int | None = None, step: int = 1,
-                    quality: int = 90) -> Path:
-    "Decode `clips` to `<root>/<clip>/%05d.jpg` frame folders (default root: the cache); returns the root."
+                    quality: int = 90, split: str = 'all') -> Path:
+    """Decode `clips` to frame folders `<root>/<video>/%05d.jpg` (default root: the cache); returns the root.
+    `split='all'`: one folder per clip, every `step`-th frame; `'train'` / `'held_out'`: one folder per range of the
+    split (`<clip>-<start>-<end>`), every `step`-th frame of it, and `sources.json` naming each file's clip frame."""
     clips = tuple(clips)
     bad = [c for c in clips if c not in CLIPS]
     if bad or not clips: raise ValueError(f"embedded_videos: unknown clips {bad}; choose from {sorted(CLIPS)}")
+    _check_split('embedded_videos', split)
     def build(tmp: Path):
+        if split == 'all':
+            for c in clips:
+                (tmp / c).mkdir()
+                for i, fr in enumerate(decode_clip(c, max_frames=max_frames, size=size, step=step)):
+                    save_jpeg(tmp / c / f'{i:05d}.jpg', fr, quality)
+            return
+        sources = {}
         for c in clips:
-            (tmp / c).mkdir()
-            for i, fr in enumerate(decode_clip(c, max_frames=max_frames, size=size, step=step)):
-                save_jpeg(tmp / c / f'{i:05d}.jpg', fr, quality)
+            for a, b in split_ranges(split, c):
+                video = f'{c}-{a:03d}-{b:03d}'
+                (tmp / video).mkdir()
+                n = len(range(a, b, step)) if max_frames is None else min(max_frames, len(range(a, b, step)))
+                for i, fr in enumerate(decode_clip(c, max_frames=n, size=size, start=a, step=step)):
+                    save_jpeg(tmp / video / f'{i:05d}.jpg', fr, quality)
+                    sources[f'{video}/{i:05d}.jpg'] = ['clip', c, a + i * step]
+        if not sources: raise ValueError(f"embedded_videos: clips {list(clips)} have no frames on side {split!r}")
+        _record_sources(tmp, sources)
     params = dict(clips=list(clips), size=size, max_frames=max_frames, step=step, quality=quality)
+    if split != 'all': params['split'] = split          # 'all' keeps the old cache key
     return build_once('videos', root, params, build, short=('size',))
 
 def embedded_images(root: str | os.PathLike | None = None, include_gray: bool = False,
                     frames_per_clip: int = 8, clips: Sequence[str] = REAL_CLIPS, size: int | None = None,
-                    quality: int = 95) -> Path:
-    "Write the bundled photos + `frames_per_clip` evenly spaced frames per clip as `<root>/*.jpg`; returns root."
+                    quality: int = 95, split: str = 'all') -> Path:
+    """Write the photos + `frames_per_clip` evenly spaced frames per clip as `<root>/*.jpg`; returns root.
+    `split='all'`: the ten colour photos and frames spaced over whole clips; `'train'` / `'held_out'`: the side's
+    photos and frames spaced over the side's frames of each clip, with `sources.json`."""
     clips = tuple(clips)
     bad = [c for c in clips if c not in CLIPS]
     if bad: raise ValueError(f"embedded_images: unknown clips {bad}; choose from {sorted(CLIPS)}")
     if frames_per_clip < 0: raise ValueError(f"embedded_images: frames_per_clip must be >= 0, got {frames_per_clip}")
+    _check_split('embedded_images', split)
     def build(tmp: Path):
-        for name, p in sorted(photo_paths(include_gray).items()):
-            with Image.open(p) as im: rgb = np.asarray(_resize_short(im.convert('RGB'), size))
+        sources, paths = {}, photo_paths(include_gray, include_extra=True)
+        for name in sorted(split_photos(split, include_gray)):
+            with Image.open(paths[name]) as im: rgb = np.asarray(_resize_short(im.convert('RGB'), size))
             save_jpeg(tmp / f'photo-{name}.jpg', rgb, quality)
+            sources[f'photo-{name}.jpg'] = ['photo', name]
         for c in clips if frames_per_clip else ():
+            idx = split_frames(split, c)
+            if not idx: continue
             frames = decode_clip(c, size=size)  # [T, H, W, 3]
-            for i in np.unique(np.round(np.linspace(0, len(frames) - 1, frames_per_clip)).astype(int)):
+            for k in np.unique(np.round(np.linspace(0, len(idx) - 1, frames_per_clip)).astype(int)):
+                i = idx[k]
                 save_jpeg(tmp / f'clip-{c}-{i:05d}.jpg', frames[i], quality)
+                sources[f'clip-{c}-{i:05d}.jpg'] = ['clip', c, int(i)]
+        if split != 'all': _record_sources(tmp, sources)
     params = dict(include_gray=include_gray, frames_per_clip=frames_per_clip, clips=list(clips), size=size,
                   quality=quality)
+    if split != 'all': params['split'] = split
     return build_once('images', root, params, build, short=('size',))

@@ -212,6 +212,8 @@ class PairDataConfig:
     seed: Optional[int] = None         # pair/crop seed (depends on seed, epoch, index); null: run.seed
     embedded_step: int = 5             # 'embedded': keep every 5th frame (30 → 6 fps, like YouTube-VOS)
     embedded_short_side: Optional[int] = 256   # 'embedded': frames resized to this short side first
+    embedded_split: Literal['train', 'all'] = 'train'   # 'embedded': only the training shots (stt_nb.media
+                                       # MEDIA_SPLIT, one video per shot), or 'all' (before 0.2: whole clips, cuts included)
 
 class RepeatedPairs(Dataset):
     "`repeats` independent pairs per video per epoch from a `FramePairDataset` (item i: video i mod n, draw i div n)."
@@ -230,7 +232,7 @@ def build_pair_dataset(cfg: PairDataConfig, seed: int = 0) -> RepeatedPairs:
     if cfg.size < 32 or cfg.size % 32:
         raise ConfigError(f"data.size must be a positive multiple of 32 (layer4 of the student is at /32), got {cfg.size}")
     if cfg.source == 'embedded':
-        root = embedded_videos(size=cfg.embedded_short_side, step=cfg.embedded_step)
+        root = embedded_videos(size=cfg.embedded_short_side, step=cfg.embedded_step, split=cfg.embedded_split)
     elif cfg.source == 'folder':
         if not cfg.root:
             raise ConfigError("data.root is required when data.source is 'folder': the YouTube-VOS 2018 frames "

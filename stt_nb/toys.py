@@ -12,14 +12,16 @@ import numpy as np
 from PIL import Image
 
 from .data import DAVIS_PALETTE, load_image, load_indexed_png, save_indexed_png
-from .media import (CLIPS, REAL_CLIPS, FORMAT_VERSION, build_once, cache_dir, decode_clip, load_photo,
-                          save_jpeg)
+from functools import lru_cache
+from .media import (CLIPS, MEDIA_SPLIT, REAL_CLIPS, FORMAT_VERSION, build_once, cache_dir, decode_clip,
+                          held_out_windows, load_photo, save_jpeg)
 
 # %% auto #0
-__all__ = ['TOY_TEXTURES', 'JHMDB_JOINTS', 'PUPPET_PARTS', 'TOY_DAVIS_V2_EVAL', 'shape_contains', 'shape_radius', 'apply_pose',
-           'posed_mask', 'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion', 'toy_object_mask', 'overlay_mask',
-           'show_sequence', 'puppet_frame', 'puppet_mask', 'render_puppet', 'toy_jhmdb', 'toy_vip', 'toy_pose_v2',
-           'toy_v2_mask', 'toy_davis_v2', 'toy_oracle_features', 'toy_v2_properties']
+__all__ = ['TOY_TEXTURES', 'JHMDB_JOINTS', 'PUPPET_PARTS', 'TOY_DAVIS_V2_EVAL', 'TOY_DAVIS_V3_EVAL', 'shape_contains',
+           'shape_radius', 'apply_pose', 'posed_mask', 'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion',
+           'toy_object_mask', 'overlay_mask', 'show_sequence', 'puppet_frame', 'puppet_mask', 'render_puppet',
+           'toy_jhmdb', 'toy_vip', 'toy_pose_v2', 'toy_v2_mask', 'toy_davis_v2', 'toy_oracle_features',
+           'toy_v2_properties', 'toy_davis_v3', 'toy_jhmdb_v2', 'toy_vip_v2']
 
 # %% ../nbs/05_toys.ipynb #c0f81094
 def shape_contains(shape: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -402,7 +404,8 @@ def puppet_frame(puppet: dict, t: int) -> tuple[dict, np.ndarray]:
 def _part_shape(name: str) -> dict: return _PART_SHAPES[name.split('_', 1)[-1] if '_' in name else name]
 
 def _random_puppet(rng: np.random.Generator, H: int, W: int, T: int, x_range: tuple[float, float],
-                   direction: float, height_frac: tuple[float, float] = (0.55, 0.68)) -> dict:
+                   direction: float, height_frac: tuple[float, float] = (0.55, 0.68),
+                   textures: Sequence[str] = TOY_TEXTURES) -> dict:
     h = float(rng.uniform(*height_frac)) * H
     x0 = float(rng.uniform(*x_range)) * W
     motion = dict(p0=[round(x0, 3), round(float(rng.uniform(0.46, 0.52)) * H, 3)],
@@ -415,9 +418,9 @@ def _random_puppet(rng: np.random.Generator, H: int, W: int, T: int, x_range: tu
                   elbow=round(float(rng.uniform(0.1, 0.6)), 4), leg0=round(float(rng.uniform(0.03, 0.08)), 4),
                   leg=round(float(rng.uniform(0.12, 0.3)), 4), knee=round(float(rng.uniform(0.0, 0.2)), 4),
                   tilt=round(float(rng.uniform(-0.2, 0.2)), 4))
-    textures = {grp: _random_texture(rng, 0.3, TOY_TEXTURES) for grp in ('top', 'pants', 'skin', 'shoes', 'hair')}
-    for tex in textures.values(): tex['zoom'] = round(tex['zoom'] * h * 0.5, 3)   # local units are body heights
-    return dict(motion=motion, schedule=schedule, joints=joints, textures=textures,
+    tex = {grp: _random_texture(rng, 0.3, textures) for grp in ('top', 'pants', 'skin', 'shoes', 'hair')}
+    for t_ in tex.values(): t_['zoom'] = round(t_['zoom'] * h * 0.5, 3)   # local units are body heights
+    return dict(motion=motion, schedule=schedule, joints=joints, textures=tex,
                 frames=[toy_pose(motion, t, T) for t in range(T)])
 
 def puppet_mask(puppet: dict, t: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -452,14 +455,15 @@ def _inside_frame(mask: np.ndarray, kp: np.ndarray, margin: int = 2) -> bool:
     return bool((kp[:, 0] >= margin).all() and (kp[:, 0] <= W - 1 - margin).all()
                 and (kp[:, 1] >= margin).all() and (kp[:, 1] <= H - 1 - margin).all())
 
-def _draw_puppets(rng, n_people: int, H: int, W: int, T: int, name: str, fn: str) -> list[dict]:
+def _draw_puppets(rng, n_people: int, H: int, W: int, T: int, name: str, fn: str,
+                  textures: Sequence[str] = TOY_TEXTURES) -> list[dict]:
     "Draw 1 or 2 figures that stay inside the frame (two walk towards each other and cross)."
     for _ in range(200):
-        if n_people == 1: people = [_random_puppet(rng, H, W, T, (0.35, 0.65), float(rng.choice([-1, 1])))]
+        if n_people == 1: people = [_random_puppet(rng, H, W, T, (0.35, 0.65), float(rng.choice([-1, 1])), textures=textures)]
         else:
             d = float(rng.choice([-1, 1]))
-            people = [_random_puppet(rng, H, W, T, tuple(sorted((0.5 - d * 0.22, 0.5 - d * 0.16))), d, (0.5, 0.62)),
-                      _random_puppet(rng, H, W, T, tuple(sorted((0.5 + d * 0.16, 0.5 + d * 0.22))), -d, (0.5, 0.62))]
+            people = [_random_puppet(rng, H, W, T, tuple(sorted((0.5 - d * 0.22, 0.5 - d * 0.16))), d, (0.5, 0.62), textures),
+                      _random_puppet(rng, H, W, T, tuple(sorted((0.5 + d * 0.16, 0.5 + d * 0.22))), -d, (0.5, 0.62), textures)]
         if all(_inside_frame(*puppet_mask(p, t, H, W)) for t in range(T) for p in people): return people
     raise RuntimeError(f"{fn}: could not draw figures inside the frame for {name}")
 
@@ -473,37 +477,42 @@ def toy_jhmdb(root: str | os.PathLike | None = None, n_videos: int = 3, n_frames
     "Write (or reuse) a seeded toy JHMDB (15 exact keypoints per frame, JHMDB layout); returns its root."
     _check_size('toy_jhmdb', n_videos, n_frames, height, width)
     clips = _check_clips('toy_jhmdb', clips)
-    H, W, cls = height, width or round(height * 4 / 3), 'toy_jumping_jacks'
-    def build(tmp: Path):
-        split_lines = []
-        for i in range(n_videos):
-            rng = np.random.default_rng([seed, 1000 + i])
-            clip = clips[i % len(clips)]
-            name = _seq_name('toyjhmdb', i, clip)
-            bg, frames = _figure_video(rng, clip, n_frames, step, H, W, 'toy_jhmdb')
-            [person] = _draw_puppets(rng, 1, H, W, n_frames, name, 'toy_jhmdb')
-            fdir = tmp / 'Rename_Images' / cls / name
-            fdir.mkdir(parents=True)
-            kps = []
-            for t in range(n_frames):
-                img = _cover(frames[t], W, H, bg['crop_offset']).copy()
-                _, kp = render_puppet(img, None, person, t)           # kp: [15, 2] (x, y) 0-based
-                kps.append(kp)
-                Image.fromarray(img).save(fdir / f'{t + 1:05d}.png', compress_level=1)
-            kps = np.stack(kps)                                        # [T, 15, 2]
-            mdir = tmp / 'joint_positions' / cls / name
-            mdir.mkdir(parents=True)
-            _savemat_deterministic(mdir / 'joint_positions.mat', {'pos_img': kps.transpose(2, 1, 0) + 1.0})
-            spec = dict(video=f'{cls}/{name}', width=W, height=H, n_frames=n_frames, background=bg,
-                        joints=list(JHMDB_JOINTS), person=person, keypoints=np.round(kps, 6).tolist(),
-                        conventions="keypoints: [T][15][x, y], 0-based pixels (joint_positions.mat holds them + 1)")
-            (tmp / 'Motion').mkdir(exist_ok=True)
-            (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
-            split_lines.append(f'{name}.avi 2\n')
-        (tmp / 'splits').mkdir()
-        (tmp / 'splits' / f'{cls}_test_split1.txt').write_text(''.join(split_lines))
+    H, W = height, width or round(height * 4 / 3)
+    def video(i):
+        rng = np.random.default_rng([seed, 1000 + i])
+        clip = clips[i % len(clips)]
+        name = _seq_name('toyjhmdb', i, clip)
+        bg, frames = _figure_video(rng, clip, n_frames, step, H, W, 'toy_jhmdb')
+        return name, bg, frames, _draw_puppets(rng, 1, H, W, n_frames, name, 'toy_jhmdb')
     params = dict(n_videos=n_videos, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips), step=step)
-    return build_once('toy_jhmdb', root, params, build, short=('height', 'seed'))
+    return build_once('toy_jhmdb', root, params, lambda tmp: _write_jhmdb(tmp, map(video, range(n_videos)), H, W),
+                      short=('height', 'seed'))
+
+def _write_jhmdb(tmp: Path, videos, H: int, W: int, cls: str = 'toy_jumping_jacks'):
+    "Write (name, background record, frames [T, h, w, 3], [person]) videos in the JHMDB layout, with `Motion/*.json`."
+    split_lines = []
+    for name, bg, frames, (person,) in videos:
+        n_frames = len(frames)
+        fdir = tmp / 'Rename_Images' / cls / name
+        fdir.mkdir(parents=True)
+        kps = []
+        for t in range(n_frames):
+            img = _cover(frames[t], W, H, bg['crop_offset']).copy()
+            _, kp = render_puppet(img, None, person, t)           # kp: [15, 2] (x, y) 0-based
+            kps.append(kp)
+            Image.fromarray(img).save(fdir / f'{t + 1:05d}.png', compress_level=1)
+        kps = np.stack(kps)                                        # [T, 15, 2]
+        mdir = tmp / 'joint_positions' / cls / name
+        mdir.mkdir(parents=True)
+        _savemat_deterministic(mdir / 'joint_positions.mat', {'pos_img': kps.transpose(2, 1, 0) + 1.0})
+        spec = dict(video=f'{cls}/{name}', width=W, height=H, n_frames=n_frames, background=bg,
+                    joints=list(JHMDB_JOINTS), person=person, keypoints=np.round(kps, 6).tolist(),
+                    conventions="keypoints: [T][15][x, y], 0-based pixels (joint_positions.mat holds them + 1)")
+        (tmp / 'Motion').mkdir(exist_ok=True)
+        (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
+        split_lines.append(f'{name}.avi 2\n')
+    (tmp / 'splits').mkdir()
+    (tmp / 'splits' / f'{cls}_test_split1.txt').write_text(''.join(split_lines))
 
 def toy_vip(root: str | os.PathLike | None = None, n_videos: int = 3, n_frames: int = 24, height: int = 240,
             width: int | None = None, seed: int = 0, clips: Sequence[str] = REAL_CLIPS, step: int = 1,
@@ -512,35 +521,40 @@ def toy_vip(root: str | os.PathLike | None = None, n_videos: int = 3, n_frames: 
     _check_size('toy_vip', n_videos, n_frames, height, width)
     clips = _check_clips('toy_vip', clips)
     H, W = height, width or round(height * 4 / 3)
-    def build(tmp: Path):
-        names = []
-        for i in range(n_videos):
-            rng = np.random.default_rng([seed, 2000 + i])
-            clip = clips[i % len(clips)]
-            name = _seq_name('toyvip', i, clip)
-            bg, frames = _figure_video(rng, clip, n_frames, step, H, W, 'toy_vip')
-            people = _draw_puppets(rng, 2 if i % 2 == 0 else 1, H, W, n_frames, name, 'toy_vip')
-            idir, adir = tmp / 'Images' / name, tmp / 'Annotations' / 'Category_ids' / name
-            idir.mkdir(parents=True); adir.mkdir(parents=True)
-            kps = []
-            for t in range(n_frames):
-                img = _cover(frames[t], W, H, bg['crop_offset']).copy()
-                labels = np.zeros((H, W), np.uint8)
-                kps.append([render_puppet(img, labels, p, t)[1] for p in people])   # later figures in front
-                save_jpeg(idir / f'{t:05d}.jpg', img, quality)
-                Image.fromarray(labels, mode='L').save(adir / f'{t:05d}.png')
-            spec = dict(video=name, width=W, height=H, n_frames=n_frames, background=bg, people=people,
-                        parts={k: v[0] for k, v in PUPPET_PARTS.items()},
-                        keypoints=np.round(np.stack(kps).transpose(1, 0, 2, 3), 6).tolist(),
-                        conventions="people are painted in list order (later in front); keypoints: [person][T][15][x, y]")
-            (tmp / 'Motion').mkdir(exist_ok=True)
-            (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
-            names.append(name)
-        (tmp / 'lists').mkdir()
-        (tmp / 'lists' / 'val_videos.txt').write_text(''.join(n + '\n' for n in names))
+    def video(i):
+        rng = np.random.default_rng([seed, 2000 + i])
+        clip = clips[i % len(clips)]
+        name = _seq_name('toyvip', i, clip)
+        bg, frames = _figure_video(rng, clip, n_frames, step, H, W, 'toy_vip')
+        return name, bg, frames, _draw_puppets(rng, 2 if i % 2 == 0 else 1, H, W, n_frames, name, 'toy_vip')
     params = dict(n_videos=n_videos, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips), step=step,
                   quality=quality)
-    return build_once('toy_vip', root, params, build, short=('height', 'seed'))
+    return build_once('toy_vip', root, params, lambda tmp: _write_vip(tmp, map(video, range(n_videos)), H, W, quality),
+                      short=('height', 'seed'))
+
+def _write_vip(tmp: Path, videos, H: int, W: int, quality: int):
+    "Write (name, background record, frames [T, h, w, 3], people) videos in the VIP_Fine layout, with `Motion/*.json`."
+    names = []
+    for name, bg, frames, people in videos:
+        n_frames = len(frames)
+        idir, adir = tmp / 'Images' / name, tmp / 'Annotations' / 'Category_ids' / name
+        idir.mkdir(parents=True); adir.mkdir(parents=True)
+        kps = []
+        for t in range(n_frames):
+            img = _cover(frames[t], W, H, bg['crop_offset']).copy()
+            labels = np.zeros((H, W), np.uint8)
+            kps.append([render_puppet(img, labels, p, t)[1] for p in people])   # later figures in front
+            save_jpeg(idir / f'{t:05d}.jpg', img, quality)
+            Image.fromarray(labels, mode='L').save(adir / f'{t:05d}.png')
+        spec = dict(video=name, width=W, height=H, n_frames=n_frames, background=bg, people=people,
+                    parts={k: v[0] for k, v in PUPPET_PARTS.items()},
+                    keypoints=np.round(np.stack(kps).transpose(1, 0, 2, 3), 6).tolist(),
+                    conventions="people are painted in list order (later in front); keypoints: [person][T][15][x, y]")
+        (tmp / 'Motion').mkdir(exist_ok=True)
+        (tmp / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
+        names.append(name)
+    (tmp / 'lists').mkdir()
+    (tmp / 'lists' / 'val_videos.txt').write_text(''.join(n + '\n' for n in names))
 
 # %% ../nbs/05_toys.ipynb #7ece469d
 TOY_DAVIS_V2_EVAL = dict(input_size=240)   # run_eval options of the default v2 benchmark: its native 240-px height
@@ -583,6 +597,31 @@ def toy_v2_mask(obj: dict, t: int, height: int, width: int) -> np.ndarray:
         m[y0:y1, x0:x1] = shape_contains(obj['shape'], u, v)
     return m
 
+@lru_cache(maxsize=32)
+def _shuffled_photo(name: str, cx: float, cy: float, half: float, tile: int, seed: int) -> np.ndarray:
+    "Photo `name` with the square of half-side `half` around (cx, cy) cut into `tile`-pixel tiles, shuffled and turned."
+    img = load_photo(name).copy()                                            # [h, w, 3] uint8
+    h, w = img.shape[:2]
+    n = max(1, min(int(2 * half // tile), h // tile, w // tile))
+    x0 = int(round(min(max(cx - n * tile / 2, 0), w - n * tile)))
+    y0 = int(round(min(max(cy - n * tile / 2, 0), h - n * tile)))
+    tiles = [img[y0 + r * tile:y0 + (r + 1) * tile, x0 + c * tile:x0 + (c + 1) * tile].copy()
+             for r in range(n) for c in range(n)]
+    rng = np.random.default_rng(seed)
+    perm, turns = rng.permutation(n * n), rng.integers(0, 4, n * n)
+    for k in range(n * n):
+        r, c = divmod(k, n)
+        img[y0 + r * tile:y0 + (r + 1) * tile, x0 + c * tile:x0 + (c + 1) * tile] = np.rot90(tiles[perm[k]], turns[k])
+    img.flags.writeable = False
+    return img
+
+def _texture_image(tex: dict) -> np.ndarray:
+    "The image a texture record samples: its photo, or (a v3 twin's `shuffle`) the photo with its tiles shuffled."
+    if 'shuffle' not in tex: return load_photo(tex['photo'])
+    s = tex['shuffle']
+    return _shuffled_photo(tex['photo'], float(tex['center'][0]), float(tex['center'][1]), float(s['half']),
+                           int(s['tile']), int(s['seed']))
+
 def _paint_v2(img: np.ndarray, labels: np.ndarray, obj: dict, t: int, T: int) -> np.ndarray:
     "Paint a v2 object (texture glued to its material coordinates, its own tint drift) in place; its mask."
     H, W = img.shape[:2]
@@ -593,7 +632,7 @@ def _paint_v2(img: np.ndarray, labels: np.ndarray, obj: dict, t: int, T: int) ->
     inside = shape_contains(obj['shape'], u, v)
     m[y0:y1, x0:x1] = inside
     tex = obj['texture']
-    rgb = _sample_bilinear(load_photo(tex['photo']), tex['center'][0] + tex['zoom'] * u[inside],
+    rgb = _sample_bilinear(_texture_image(tex), tex['center'][0] + tex['zoom'] * u[inside],
                            tex['center'][1] + tex['zoom'] * v[inside])
     rgb = rgb * np.exp(np.asarray(obj['tint'], np.float32) * t / max(T - 1, 1))   # the object's own colour drift
     img[y0:y1, x0:x1][inside] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
@@ -617,10 +656,13 @@ def _v2_motion(rng, p0, d, theta0, omega, s0, zoom, deform, accel) -> dict:
     return dict(p0=[r(p0[0]), r(p0[1])], d=[r(d[0]), r(d[1])], bump=[0.0, 0.0], theta0=r(theta0, 4),
                 omega=r(omega, 4), s0=r(s0, 4), zoom=r(zoom, 4), accel=r(accel, 4), deform=deform)
 
-def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px: float) -> list[dict]:
-    "Draw one v2 sequence: two targets, a same-looking unannotated twin for each, and a large occluder in front (no validation)."
+def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px: float,
+                    textures: Sequence[str] = TOY_TEXTURES, twin_tile: float | None = None) -> list[dict]:
+    """Draw one v2 sequence: two targets, a same-looking unannotated twin for each, and a large occluder in front (no
+    validation). `twin_tile` (v3): the twins' texture is the target's, cut into tiles of about `twin_tile` frame
+    pixels that are shuffled and turned (same colours and local texture, another object)."""
     r_ = lambda x, n=3: round(float(x), n)
-    tex_names = [TOY_TEXTURES[j] for j in rng.permutation(len(TOY_TEXTURES))]
+    tex_names = [textures[j] for j in rng.permutation(len(textures))]
     objs = []
     xp, r1 = float(rng.uniform(0.42, 0.58)) * W, float(rng.uniform(0.15, 0.19)) * H
     def deform(): return dict(amp=r_(rng.uniform(0.06, 0.12), 4), k=r_(rng.uniform(2.0, 3.0), 4),
@@ -675,8 +717,13 @@ def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px:
         d = (meet - start) / _ease(tc, acc)
         m = _v2_motion(rng, start, d, rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), s_tw, 1.0,
                        dict(tgt['motion']['deform']), acc)
+        tex = tgt['texture']
+        if twin_tile is not None:
+            half = 1.5 * shape_radius(tgt['shape']) * tex['zoom'] * max(1.0, tgt['motion']['zoom']) + twin_tile * tex['zoom']
+            tex = dict(tex, shuffle=dict(tile=max(4, round(twin_tile * tex['zoom'])), half=round(half, 2),
+                                         seed=int(rng.integers(2 ** 31))))
         objs.append(dict(id=3 + k, role='twin', label=0, z=int(rng.integers(0, 4)), twin_of=tgt['id'],
-                         shape=tgt['shape'], texture=tgt['texture'], tint=tgt['tint'], motion=m))
+                         shape=tgt['shape'], texture=tex, tint=tgt['tint'], motion=m))
     objs.append(occluder)
     for o in objs: o['frames'] = [toy_pose_v2(o['motion'], t, T) for t in range(T)]
     return objs
@@ -851,3 +898,97 @@ def toy_v2_properties(root: str | os.PathLike) -> list[dict]:
                          target_dE=round(float(np.linalg.norm(lab(s.frames[-1][m1]) - lab(s.frames[0][m0]))), 1)
                                    if m1.any() else float('nan')))
     return rows
+
+# %% ../nbs/05_toys.ipynb #3c24fd52
+TOY_DAVIS_V3_EVAL = dict(input_size=240)   # run_eval options of the default v3 benchmark: its native 240-px height
+
+def _spread_windows(n: int, n_frames: int, step: int, fn: str) -> list[tuple[str, int]]:
+    "`n` held-out windows of `n_frames` frames, spread evenly over all of them (reused in turn when there are fewer)."
+    w = held_out_windows(n_frames, step)
+    if not w: raise ValueError(f"{fn}: no held-out shot has {n_frames} frames at step {step}; use fewer frames")
+    return [w[(i * len(w)) // n] for i in range(n)] if n <= len(w) else [w[i % len(w)] for i in range(n)]
+
+def _held_out_background(rng: np.random.Generator, window: tuple[str, int], n_frames: int, step: int):
+    "Frames `[T, h, w, 3]` of a held-out window, mirrored by the seed, and their record (clip, start, step, crop, mirror)."
+    clip, start = window
+    frames = decode_clip(clip, max_frames=n_frames, start=start, step=step)
+    offset, mirror = rng.uniform(0, 1, 2).round(3).tolist(), bool(rng.random() < 0.5)
+    if mirror: frames = np.ascontiguousarray(frames[:, :, ::-1])
+    return dict(clip=clip, start=start, step=step, crop_offset=offset, mirror=mirror, split='held_out'), frames
+
+def toy_davis_v3(root: str | os.PathLike | None = None, n_sequences: int = 8, n_frames: int = 24, height: int = 240,
+                 width: int | None = None, seed: int = 0, step: int = 1, quality: int = 90, window_px: float = 96.0,
+                 twin_tile: float = 24.0) -> Path:
+    """Write (or reuse) the seeded toy DAVIS **v3**: v2's far motion, occlusion, lighting drift, scale change and
+    deformation on **held-out** backgrounds and textures, with tile-shuffled twins (the target's pixels in `twin_tile`-
+    pixel tiles, shuffled and turned) as distractors; DAVIS-2017 layout, exact masks, `Motion/*.json`; returns its root."""
+    _check_size('toy_davis_v3', n_sequences, n_frames, height, width, min_frames=12)
+    W, H = width or round(854 * height / 480), height
+    win, textures = float(window_px), tuple(MEDIA_SPLIT['held_out']['photos'])
+    max_gap = max(2, round(0.16 * n_frames))
+    windows = _spread_windows(n_sequences, n_frames, step, 'toy_davis_v3')
+    def build(tmp: Path):
+        names = []
+        for i in range(n_sequences):
+            rng = np.random.default_rng([seed, 9000 + i])
+            bg, frames = _held_out_background(rng, windows[i], n_frames, step)
+            name = _seq_name('toy3', i, bg['clip'])
+            for _ in range(300):
+                objs = _toy_v2_objects(rng, H, W, n_frames, win, textures, twin_tile=twin_tile)
+                if _check_toy_v2(objs, H, W, n_frames, win, max_gap): break
+            else: raise RuntimeError(f"toy_davis_v3: could not draw a valid sequence {name} (seed {seed})")
+            light = _toy_v2_light(rng, n_frames)
+            jdir, adir = tmp / 'JPEGImages' / '480p' / name, tmp / 'Annotations' / '480p' / name
+            jdir.mkdir(parents=True); adir.mkdir(parents=True)
+            for t in range(n_frames):
+                img = _cover(frames[t], W, H, bg['crop_offset']).copy()   # [H, W, 3] uint8
+                labels = np.zeros((H, W), np.uint8)
+                for o in sorted(objs, key=lambda o: o['z']):
+                    o['frames'][t]['area'] = int(_paint_v2(img, labels, o, t, n_frames).sum())
+                for o in objs:
+                    o['frames'][t]['visible'] = int((labels == o['label']).sum()) if o['label'] else None
+                save_jpeg(jdir / f'{t:05d}.jpg', _illuminate(img, light, t, n_frames), quality)
+                save_indexed_png(adir / f'{t:05d}.png', labels)
+            spec = dict(sequence=name, width=W, height=H, n_frames=n_frames, version=3, window_px=win,
+                        twin_tile=twin_tile, background=bg, light=light,
+                        conventions="as v2; a twin's texture with 'shuffle' samples its photo with the square of "
+                                    "half-side `half` around the centre cut into `tile`-pixel tiles, shuffled and "
+                                    "turned by multiples of 90 degrees (seeded); the background frames are mirrored "
+                                    "left-right when `mirror`",
+                        objects=objs)
+            _write_motion(tmp, name, spec); names.append(name)
+        _write_val_list(tmp, names)
+    params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, step=step,
+                  quality=quality, window_px=win, twin_tile=float(twin_tile), media='held_out')
+    return build_once('toy_davis_v3', root, params, build, short=('height', 'seed'))
+
+def toy_jhmdb_v2(root: str | os.PathLike | None = None, n_videos: int = 8, n_frames: int = 16, height: int = 240,
+                 width: int | None = None, seed: int = 0, step: int = 1) -> Path:
+    "Write (or reuse) toy JHMDB **v2**: v1's figure on held-out backgrounds with held-out textures (JHMDB layout)."
+    _check_size('toy_jhmdb_v2', n_videos, n_frames, height, width)
+    H, W, textures = height, width or round(height * 4 / 3), tuple(MEDIA_SPLIT['held_out']['photos'])
+    windows = _spread_windows(n_videos, n_frames, step, 'toy_jhmdb_v2')
+    def video(i):
+        rng = np.random.default_rng([seed, 11000 + i])
+        bg, frames = _held_out_background(rng, windows[i], n_frames, step)
+        name = _seq_name('toyjhmdb2-', i, bg['clip'])
+        return name, bg, frames, _draw_puppets(rng, 1, H, W, n_frames, name, 'toy_jhmdb_v2', textures)
+    params = dict(n_videos=n_videos, n_frames=n_frames, height=H, width=W, seed=seed, step=step, media='held_out')
+    return build_once('toy_jhmdb_v2', root, params, lambda tmp: _write_jhmdb(tmp, map(video, range(n_videos)), H, W),
+                      short=('height', 'seed'))
+
+def toy_vip_v2(root: str | os.PathLike | None = None, n_videos: int = 8, n_frames: int = 16, height: int = 240,
+               width: int | None = None, seed: int = 0, step: int = 1, quality: int = 90) -> Path:
+    "Write (or reuse) toy VIP **v2**: v1's 1–2 figures on held-out backgrounds with held-out textures (VIP_Fine layout)."
+    _check_size('toy_vip_v2', n_videos, n_frames, height, width)
+    H, W, textures = height, width or round(height * 4 / 3), tuple(MEDIA_SPLIT['held_out']['photos'])
+    windows = _spread_windows(n_videos, n_frames, step, 'toy_vip_v2')
+    def video(i):
+        rng = np.random.default_rng([seed, 12000 + i])
+        bg, frames = _held_out_background(rng, windows[i], n_frames, step)
+        name = _seq_name('toyvip2-', i, bg['clip'])
+        return name, bg, frames, _draw_puppets(rng, 2 if i % 2 == 0 else 1, H, W, n_frames, name, 'toy_vip_v2', textures)
+    params = dict(n_videos=n_videos, n_frames=n_frames, height=H, width=W, seed=seed, step=step, quality=quality,
+                  media='held_out')
+    return build_once('toy_vip_v2', root, params,
+                      lambda tmp: _write_vip(tmp, map(video, range(n_videos)), H, W, quality), short=('height', 'seed'))
