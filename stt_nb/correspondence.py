@@ -18,8 +18,8 @@ from .media import load_photo
 
 # %% auto #0
 __all__ = ['CORRESPONDENCE_PHOTOS', 'FeatureFn', 'CorrespondencePair', 'random_homography', 'photometric_change',
-           'correspondence_pairs', 'translation_pair', 'backbone_feature_fn', 'lab_pixel_features', 'cell_centres',
-           'match_pair', 'chance_pck', 'correspondence_score']
+           'correspondence_pairs', 'translation_pair', 'backbone_feature_fn', 'lab_pixel_features', 'stem_features',
+           'cell_centres', 'match_pair', 'chance_pck', 'correspondence_score']
 
 # %% ../nbs/34_correspondence.ipynb #00bea0d5
 CORRESPONDENCE_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'motorcycle_left', 'china', 'flower', 'ihc')
@@ -138,6 +138,16 @@ def lab_pixel_features(images: np.ndarray, stride: int = 8, grid: tuple[int, int
     lab = rgb_to_student(x)
     if grid is None: grid = (math.ceil(x.shape[-2] / stride), math.ceil(x.shape[-1] / stride))
     return F.adaptive_avg_pool2d(lab, tuple(grid))
+
+def stem_features(images: np.ndarray, backbone: torch.nn.Module, grid: tuple[int, int],
+                  device: str | torch.device = 'cpu') -> torch.Tensor:
+    """The local-feature floor: a ResNet's stem alone (conv1 7×7 stride 2 + BN + ReLU on the normalised Lab input, a
+    receptive field of 7 input pixels) average-pooled to `grid` = (h, w); `[B, 64, h, w]`. `backbone` is any
+    `ResNetBackbone` (untrained, or the stem of a trained one)."""
+    device = get_device(device)
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float() / 255
+    stem = torch.nn.Sequential(backbone.conv1, backbone.bn1, backbone.relu).to(device).eval()
+    with torch.inference_mode(): return F.adaptive_avg_pool2d(stem(rgb_to_student(x)), tuple(grid)).float().cpu()
 
 def cell_centres(size: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
     "Pixel centres `[h*w, 2]` (x, y), row-major, of the cells of a `grid` = (h, w) laid over an image of `size` = (H, W)."

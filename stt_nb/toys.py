@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_toys.ipynb #91dd8ce8
 from __future__ import annotations
-import io, json, math, os
+import hashlib, io, json, math, os
 from pathlib import Path
 from typing import Sequence
 
@@ -21,7 +21,8 @@ __all__ = ['TOY_TEXTURES', 'JHMDB_JOINTS', 'PUPPET_PARTS', 'TOY_DAVIS_V2_EVAL', 
            'shape_radius', 'apply_pose', 'posed_mask', 'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion',
            'toy_object_mask', 'overlay_mask', 'show_sequence', 'puppet_frame', 'puppet_mask', 'render_puppet',
            'toy_jhmdb', 'toy_vip', 'toy_pose_v2', 'toy_v2_mask', 'toy_davis_v2', 'toy_oracle_features',
-           'toy_v2_properties', 'toy_davis_v3', 'toy_jhmdb_v2', 'toy_vip_v2']
+           'toy_v2_properties', 'toy_davis_v3', 'toy_jhmdb_v2', 'toy_vip_v2', 'training_sources', 'benchmark_sources',
+           'check_disjoint']
 
 # %% ../nbs/05_toys.ipynb #c0f81094
 def shape_contains(shape: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -992,3 +993,47 @@ def toy_vip_v2(root: str | os.PathLike | None = None, n_videos: int = 8, n_frame
                   media='held_out')
     return build_once('toy_vip_v2', root, params,
                       lambda tmp: _write_vip(tmp, map(video, range(n_videos)), H, W, quality), short=('height', 'seed'))
+
+# %% ../nbs/05_toys.ipynb #4dd5a2be
+def _pixel_hash(a: np.ndarray) -> str: return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+@lru_cache(maxsize=4)
+def _native_frame_hashes(clip: str) -> tuple[str, ...]:
+    return tuple(_pixel_hash(f) for f in decode_clip(clip))
+
+def _source_hash(src: Sequence) -> str:
+    "Pixel hash of a source record: ('clip', name, frame) or ('photo', name)."
+    if src[0] == 'clip': return _native_frame_hashes(src[1])[int(src[2])]
+    if src[0] == 'photo': return _pixel_hash(load_photo(src[1]))
+    raise ValueError(f"unknown source record {src!r}")
+
+def training_sources(root: str | os.PathLike) -> dict[str, tuple]:
+    "{'<root>/<file>': source record} of a split-aware training folder (`stt_nb.media.read_sources`)."
+    from stt_nb.media import read_sources
+    return {f'{root}/{k}': tuple(v) for k, v in read_sources(root).items()}
+
+def benchmark_sources(root: str | os.PathLike) -> dict[str, tuple]:
+    """{'<root>/Motion/<video>.json: <what>': source record} of a toy benchmark: each background frame (clip, start +
+    k·step) and each photo its objects' or figures' textures sample."""
+    out = {}
+    for p in sorted((Path(root) / 'Motion').glob('*.json')):
+        spec, where = json.loads(p.read_text()), f'{root}/Motion/{p.name}'
+        bg = spec['background']
+        for k in range(spec['n_frames']):
+            out[f'{where}: background frame {k}'] = ('clip', bg['clip'], bg['start'] + k * bg['step'])
+        texs = [o['texture'] for o in spec.get('objects', [])]
+        for person in ([spec['person']] if 'person' in spec else spec.get('people', [])): texs += person['textures'].values()
+        for t in texs: out[f"{where}: texture {t['photo']}"] = ('photo', t['photo'])
+    if not out: raise FileNotFoundError(f"benchmark_sources: no Motion/*.json under {root}")
+    return out
+
+def check_disjoint(train: dict[str, tuple], bench: dict[str, tuple]) -> int:
+    """Raise a `ValueError` naming a training file and a benchmark source with the same pixels (and how many such
+    pairs there are); else return the number of distinct benchmark sources checked."""
+    seen = {}
+    for f, s in train.items(): seen.setdefault(_source_hash(s), f)
+    clash = [(seen[h], b) for b, s in bench.items() if (h := _source_hash(s)) in seen]
+    if clash:
+        raise ValueError(f"{len(clash)} benchmark source(s) are training data, e.g. training file {clash[0][0]} has the "
+                         f"same pixels as {clash[0][1]}")
+    return len({_source_hash(s) for s in bench.values()})
