@@ -658,10 +658,12 @@ def _v2_motion(rng, p0, d, theta0, omega, s0, zoom, deform, accel) -> dict:
                 omega=r(omega, 4), s0=r(s0, 4), zoom=r(zoom, 4), accel=r(accel, 4), deform=deform)
 
 def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px: float,
-                    textures: Sequence[str] = TOY_TEXTURES, twin_tile: float | None = None) -> list[dict]:
+                    textures: Sequence[str] = TOY_TEXTURES, twin_tile: float | None = None,
+                    companion: bool = False) -> list[dict]:
     """Draw one v2 sequence: two targets, a same-looking unannotated twin for each, and a large occluder in front (no
     validation). `twin_tile` (v3): the twins' texture is the target's, cut into tiles of about `twin_tile` frame
-    pixels that are shuffled and turned (same colours and local texture, another object)."""
+    pixels that are shuffled and turned (same colours and local texture, another object). `companion` (v3): each twin
+    moves beside its target all along (the target's motion, shifted), instead of passing by once."""
     r_ = lambda x, n=3: round(float(x), n)
     tex_names = [textures[j] for j in rng.permutation(len(textures))]
     objs = []
@@ -702,22 +704,17 @@ def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px:
                     motion=_v2_motion(rng, meet - d_o * tc, d_o, rng.uniform(-np.pi, np.pi), rng.uniform(-1.0, 1.0),
                                       1.0, 1.0, dict(amp=0.0, k=1.0, cycles=0.0, phase=0.0), 0.0))
     occluder['texture']['zoom'] = round(occluder['texture']['zoom'] * 0.6, 3)
-    # a twin per target: the same shape, texture, tint and deformation, unannotated; it starts more than a window
-    # away and passes close to its target at a random time
+    # a twin per target: the same shape, texture, tint and deformation, unannotated; in v2 it starts more than a
+    # window away and passes close to its target at a random time (_passing_twin), in v3 it walks beside it
     for k, tgt in enumerate(list(objs)):
-        tc = float(rng.uniform(0.35, 0.75))
-        pose_c = toy_pose_v2(tgt['motion'], tc * (T - 1), T)
-        s_tw = float(rng.uniform(0.85, 1.15)) * pose_c['scale']
-        rad = shape_radius(tgt['shape'])
-        a = rng.uniform(0, 2 * np.pi)
-        meet = np.array([pose_c['tx'], pose_c['ty']]) + np.array([math.cos(a), math.sin(a)]) * \
-               rng.uniform(1.0, 1.35) * rad * (pose_c['scale'] + s_tw)
-        b = a + rng.uniform(-0.7, 0.7)
-        start = meet + np.array([math.cos(b), math.sin(b)]) * rng.uniform(1.4, 1.9) * window_px
-        acc = accel()
-        d = (meet - start) / _ease(tc, acc)
-        m = _v2_motion(rng, start, d, rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), s_tw, 1.0,
-                       dict(tgt['motion']['deform']), acc)
+        if companion:
+            tm, rad = tgt['motion'], shape_radius(tgt['shape'])
+            s_tw, a = float(rng.uniform(0.85, 1.15)), rng.uniform(0, 2 * np.pi)
+            off = np.array([math.cos(a), math.sin(a)]) * rng.uniform(1.05, 1.3) * rad * tm['s0'] * (1 + s_tw)
+            m = _v2_motion(rng, np.array(tm['p0']) + off, tm['d'], rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5),
+                           s_tw * tm['s0'], tm['zoom'], dict(tm['deform']), tm['accel'])
+            m['bump'] = list(tm['bump'])
+        else: m = _passing_twin(rng, tgt, T, window_px, accel)
         tex = tgt['texture']
         if twin_tile is not None:
             half = 1.5 * shape_radius(tgt['shape']) * tex['zoom'] * max(1.0, tgt['motion']['zoom']) + twin_tile * tex['zoom']
@@ -728,6 +725,22 @@ def _toy_v2_objects(rng: np.random.Generator, H: int, W: int, T: int, window_px:
     objs.append(occluder)
     for o in objs: o['frames'] = [toy_pose_v2(o['motion'], t, T) for t in range(T)]
     return objs
+
+def _passing_twin(rng, tgt: dict, T: int, window_px: float, accel) -> dict:
+    "v2's twin motion: it starts more than a window away and passes close to its target at a random time."
+    tc = float(rng.uniform(0.35, 0.75))
+    pose_c = toy_pose_v2(tgt['motion'], tc * (T - 1), T)
+    s_tw = float(rng.uniform(0.85, 1.15)) * pose_c['scale']
+    rad = shape_radius(tgt['shape'])
+    a = rng.uniform(0, 2 * np.pi)
+    meet = np.array([pose_c['tx'], pose_c['ty']]) + np.array([math.cos(a), math.sin(a)]) * \
+           rng.uniform(1.0, 1.35) * rad * (pose_c['scale'] + s_tw)
+    b = a + rng.uniform(-0.7, 0.7)
+    start = meet + np.array([math.cos(b), math.sin(b)]) * rng.uniform(1.4, 1.9) * window_px
+    acc = accel()
+    d = (meet - start) / _ease(tc, acc)
+    return _v2_motion(rng, start, d, rng.uniform(-np.pi, np.pi), rng.uniform(-1.5, 1.5), s_tw, 1.0,
+                      dict(tgt['motion']['deform']), acc)
 
 def _v2_stats(objs: list[dict], H: int, W: int, T: int) -> dict:
     "Per-object amodal area, visible pixels and mask centre over time, from the geometry."
@@ -765,7 +778,8 @@ def _plausible_v2(objs: list[dict], H: int, W: int) -> bool:
     a, b = tg[0]['frames'][0], tg[1]['frames'][0]
     return math.hypot(a['tx'] - b['tx'], a['ty'] - b['ty']) > 0.9 * (shape_radius(tg[0]['shape']) + shape_radius(tg[1]['shape']))
 
-def _check_toy_v2(objs: list[dict], H: int, W: int, T: int, window_px: float, max_gap: int) -> bool:
+def _check_toy_v2(objs: list[dict], H: int, W: int, T: int, window_px: float, max_gap: int,
+                  twin_start_far: bool = True) -> bool:
     "The promises of a v2 sequence (see the property table): visible start, far travel, occlusion, twins close by."
     if not _plausible_v2(objs, H, W): return False
     st = _v2_stats(objs, H, W, T)
@@ -792,7 +806,7 @@ def _check_toy_v2(objs: list[dict], H: int, W: int, T: int, window_px: float, ma
         both = (st['visible'][o['twin_of']] >= min_px) & (st['visible'][o['id']] >= min_px)
         dist = np.hypot(*(ct - cw).T)
         if not both.any() or np.nanmin(np.where(both, dist, np.inf)) > window_px: return False   # comes close
-        if st['visible'][o['id']][0] > 0 and dist[0] < window_px: return False                     # not at the start
+        if twin_start_far and st['visible'][o['id']][0] > 0 and dist[0] < window_px: return False  # not at the start
     return True
 
 def _toy_v2_light(rng: np.random.Generator, T: int) -> dict:
@@ -935,8 +949,8 @@ def toy_davis_v3(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
             bg, frames = _held_out_background(rng, windows[i], n_frames, step)
             name = _seq_name('toy3', i, bg['clip'])
             for _ in range(300):
-                objs = _toy_v2_objects(rng, H, W, n_frames, win, textures, twin_tile=twin_tile)
-                if _check_toy_v2(objs, H, W, n_frames, win, max_gap): break
+                objs = _toy_v2_objects(rng, H, W, n_frames, win, textures, twin_tile=twin_tile, companion=True)
+                if _check_toy_v2(objs, H, W, n_frames, win, max_gap, twin_start_far=False): break
             else: raise RuntimeError(f"toy_davis_v3: could not draw a valid sequence {name} (seed {seed})")
             light = _toy_v2_light(rng, n_frames)
             jdir, adir = tmp / 'JPEGImages' / '480p' / name, tmp / 'Annotations' / '480p' / name
