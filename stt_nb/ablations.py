@@ -29,12 +29,13 @@ from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 # %% auto #0
 __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'CODE_MODULES', 'PARTS', 'TASKS',
            'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant',
-           'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec', 'toy_benchmark', 'short_hash',
-           'code_fingerprint', 'folder_manifest', 'ablation_root', 'training_data_identity', 'benchmark_identity',
-           'eval_identity', 'describe_change', 'config_hash', 'RunPlan', 'plan_variant', 'ensure_trained',
-           'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results', 'update_results', 'run_grid',
-           'summarize', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim',
-           'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table', 'check_result_keys']
+           'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec', 'floor_init', 'toy_benchmark',
+           'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root', 'training_data_identity',
+           'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan', 'plan_variant',
+           'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results', 'update_results',
+           'run_grid', 'summarize', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report',
+           'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table',
+           'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ _NO_LOCAL = ('loss.local_weight=0',)
 _RELEASE = ('loss.selection=release', 'loss.selection_ratio=0.7')
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
-    Variant('random', 'none', doc='no training: a randomly initialised ResNet (seeded), the floor'),
+    Variant('random', 'none', doc='no training: the floor, a ResNet drawn (seeded) by the init scheme the scale\'s '
+            'from-scratch students start from (Scale.floor_init)'),
+    Variant('random_other_init', 'none', doc='no training: the second floor, the same seed drawn by the other init scheme'),
     Variant('spatial', 'spatial', doc='step 1 only: the MoCo v2 model evaluated directly'),
     Variant('temporal', 'temporal', 'random', False, _NO_TEACHER + _NO_LOCAL,
             'step 2 only, from scratch: two-level chroma reconstruction, no teacher, no distillation'),
@@ -78,7 +81,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 
 # %% ../nbs/40_ablations.ipynb #17d9c5f7
 GROUPS: dict[str, list[tuple[str, str]]] = {
-    'paradigm': [('random', 'random init'), ('spatial', 'spatial only'), ('temporal', 'temporal only'),
+    'paradigm': [('random', 'random init'), ('random_other_init', 'random init, other scheme'), ('spatial', 'spatial only'), ('temporal', 'temporal only'),
                  ('joint', 'joint'), ('st_plain', 'spatial-then-temporal'), ('stt', 'spatial-then-temporal + distillation')],
     'distillation': [('st_plain', 'none'), ('st_global', 'global'), ('st_local', 'local'), ('stt', 'global + local')],
     'selection ratio T': [('stt_t0.3', '0.3'), ('stt_t0.5', '0.5'), ('stt', '0.7'), ('stt_tnone', 'all pixels')],
@@ -116,6 +119,7 @@ class Scale:
     toy_tasks: tuple = ()               # (task, params[, generator]) of the toy JHMDB / VIP benchmarks (default 'toy_<task>')
     task_eval_options: tuple = ()       # (task, ((key, value), ...)): run_eval options of one task only
     correspondence: Optional[tuple] = None   # correspondence_pairs(**params): the real-photo correspondence score
+    floor_init: Optional[str] = None    # init scheme of the 'random' floor; None: the from-scratch students' (temporal config)
 
 _HELD_OUT_PHOTOS = ('photos', tuple(media.MEDIA_SPLIT['held_out']['photos']))
 
@@ -155,7 +159,7 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
           toy_tasks=(('jhmdb', (('n_videos', 3), ('n_frames', 16), ('height', 240))),
                      ('vip', (('n_videos', 3), ('n_frames', 16), ('height', 240)))),
           task_eval_options=(('davis', tuple(TOY_DAVIS_V2_EVAL.items())), ('vip', (('input_size', 240),))),
-          correspondence=(('n_pairs', 16),)),
+          correspondence=(('n_pairs', 16),), floor_init='torchvision'),
     Scale('paper', 'spatial/imagenet_r18.yaml', 'temporal/ytvos_r18_s8.yaml', (), (), None, (),
           'R18, ImageNet → YouTube-VOS on GPUs; needs data.root overrides and a benchmark data_root'),
 ]}
@@ -189,6 +193,17 @@ def toy_spec(scale: str | Scale, task: str = 'davis') -> tuple[str, tuple]:
         raise ValueError(f"scale {s.name!r} has no toy benchmark for task {task!r} (its toy tasks: {list(specs)}): "
                          f"{task!r} needs data_root")
     return specs[task]
+
+def floor_init(variant: str | Variant, scale: str | Scale) -> str | None:
+    """The init scheme a no-training variant is drawn with at `scale`: 'random' takes the scale's `floor_init`, else the
+    scheme of its from-scratch students (the temporal config's `model.init_scheme`); 'random_other_init' the other one.
+    None for a trained variant."""
+    v, s = get_variant(variant), get_scale(scale)
+    if v.train != 'none': return None
+    scheme = s.floor_init or _load('temporal', configs_dir() / s.temporal, s.temporal_overrides).model.init_scheme
+    if v.name == 'random': return scheme
+    from stt_nb.backbone import INIT_SCHEMES
+    return next(x for x in INIT_SCHEMES if x != scheme)
 
 def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0, task: str = 'davis'):
     "The toy benchmark of `task` at `scale`: a dataset root written once into the cache, or the correspondence pairs."
@@ -313,6 +328,7 @@ def eval_identity(task: str, options: Mapping | None = None, random_weights: boo
                      **{k: v for k, v in options.items() if k not in ('out', 'checkpoint', 'data_root')})
     d = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _EVAL_BOOKKEEPING} | {'task': task}
     if not random_weights: d.pop('seed')
+    if not random_weights or d.get('init_scheme') == 'torchvision': d.pop('init_scheme', None)   # old keys stay valid
     return d
 
 def describe_change(old: Mapping, new: Mapping) -> str:
@@ -613,6 +629,8 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
     """Train (or reuse) `variant`, evaluate it on the scale's benchmark (or `data_root`), return one results row with
     its identity (result key, run key, code fingerprint, each part's hash), per-sequence scores and `stale` marking."""
     v, s = get_variant(variant), get_scale(scale)
+    scheme = floor_init(v, s)
+    eval_options = ({} if scheme is None else {'init_scheme': scheme}) | dict(eval_options or {})
     b = _bench(s, data_root, task, root, eval_options)                  # checked before any training
     plan = plan_variant(v, s, seed, root, **plan_options)
     stale_why = '' if plan is None else _train_run(plan, device, progress, log, allow_stale)
@@ -643,7 +661,8 @@ def _score_correspondence(s: Scale, ckpt: str, seed: int, out: Path, device, opt
     "Global nearest-neighbour PCK@1/2/4 of the evaluation backbone on the scale's real-photo pairs; per pair: PCK@1."
     from stt_nb.evaluate import load_eval_backbone
     t0 = time.perf_counter()
-    model, _ = load_eval_backbone(ckpt, options.get('depth', 18), options.get('stride', 8), seed)
+    model, _ = load_eval_backbone(ckpt, options.get('depth', 18), options.get('stride', 8), seed,
+                                  init_scheme=options.get('init_scheme', 'torchvision'))
     r = correspondence_score(model, toy_benchmark(s, task='correspondence'), device=device or 'cpu')
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / 'per_sequence.json', 'w') as f: json.dump(r['per_pair'], f, indent=1)

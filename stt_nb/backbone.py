@@ -20,7 +20,8 @@ from .core import CheckpointError, atomic_write, load_torch_file
 # %% auto #0
 __all__ = ['STAGES', 'POOLS', 'RESNET_CHANNELS', 'PRESETS', 'INIT_SCHEMES', 'CKPT_SOURCES', 'BackboneLayout', 'get_layout',
            'feature_size', 'ResNetBackbone', 'build_backbone', 'residual_last_bns', 'release_init', 'init_backbone',
-           'mmcv_to_torchvision_key', 'LoadReport', 'load_backbone_weights', 'backbone_state_dict', 'export_backbone']
+           'seeded_backbone', 'mmcv_to_torchvision_key', 'LoadReport', 'load_backbone_weights', 'backbone_state_dict',
+           'export_backbone']
 
 # %% ../nbs/01_backbone.ipynb #5f647c2b
 STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
@@ -180,6 +181,16 @@ def init_backbone(model: nn.Module, scheme: str = 'release', generator: torch.Ge
     "Initialise a freshly built backbone by `scheme`: 'release' (`release_init`) or 'torchvision' (left as built)."
     if scheme not in INIT_SCHEMES: raise ValueError(f"unknown init scheme {scheme!r}; valid: {list(INIT_SCHEMES)}")
     return release_init(model, generator=generator) if scheme == 'release' else model
+
+# %% ../nbs/01_backbone.ipynb #c84d5e30
+def seeded_backbone(preset: str = 'test_s8', depth: int = 18, init_scheme: str = 'release', seed: int = 0,
+                    **overrides) -> ResNetBackbone:
+    """`build_backbone(preset, depth, **overrides)` initialised by `init_scheme` from the global torch RNG seeded with
+    `seed` (the training engine's rule for a from-scratch student of `run.seed = seed`); the caller's RNG is untouched."""
+    if init_scheme not in INIT_SCHEMES: raise ValueError(f"unknown init scheme {init_scheme!r}; valid: {list(INIT_SCHEMES)}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return init_backbone(build_backbone(preset, depth, **overrides), init_scheme)
 
 # %% ../nbs/01_backbone.ipynb #a02ae740
 CKPT_SOURCES = ('auto', 'torchvision', 'moco', 'stt')

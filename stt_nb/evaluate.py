@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 import stt_nb
 from .core import atomic_write, get_device, normalize_rgb, rgb_to_student
-from .backbone import ResNetBackbone, build_backbone, feature_size, load_backbone_weights
+from .backbone import INIT_SCHEMES, ResNetBackbone, build_backbone, feature_size, load_backbone_weights, seeded_backbone
 from .data import DavisReader, JhmdbReader, VipReader, VideoSample, eval_input_size, save_indexed_png, load_indexed_png
 from .propagation import (PATHS, PropagationProtocol, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
                                 labels_to_onehot, propagate, soft_to_labels)
@@ -37,15 +37,17 @@ RANDOM_CHECKPOINTS = ('random', 'imagenet-free', 'none')
 COLOURS = ('lab', 'rgb')
 
 def load_eval_backbone(checkpoint: str | os.PathLike | None = 'random', depth: int = 18, stride: int = 8,
-                       seed: int = 0, strict: bool = True, prefix: str | None = None) -> tuple[ResNetBackbone, str]:
-    "The test-layout backbone (layer3 at `stride` 8 or 4) with `checkpoint` loaded, or seeded random weights; and a description."
+                       seed: int = 0, strict: bool = True, prefix: str | None = None,
+                       init_scheme: str = 'torchvision') -> tuple[ResNetBackbone, str]:
+    """The test-layout backbone (layer3 at `stride` 8 or 4) with `checkpoint` loaded, or random weights drawn by
+    `init_scheme` from `seed` (as a from-scratch student of `run.seed = seed` starts); and a description."""
     if stride not in (8, 4): raise ValueError(f"stride must be 8 or 4, got {stride!r}")
+    if init_scheme not in INIT_SCHEMES: raise ValueError(f"unknown init scheme {init_scheme!r}; valid: {list(INIT_SCHEMES)}")
     preset = 'test_s8' if stride == 8 else 'test_s4'
     if checkpoint is None or str(checkpoint).lower() in RANDOM_CHECKPOINTS:
-        with torch.random.fork_rng(devices=[]):                  # seeded, without touching the caller's RNG
-            torch.manual_seed(seed)
-            model = build_backbone(preset, depth)
-        return model.eval().requires_grad_(False), f'random init (seed {seed})'
+        model = seeded_backbone(preset, depth, init_scheme, seed)    # seeded, without touching the caller's RNG
+        what = f'seed {seed}' if init_scheme == 'torchvision' else f'{init_scheme}, seed {seed}'
+        return model.eval().requires_grad_(False), f'random init ({what})'
     path = Path(checkpoint)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path} (use 'random' for no weights)")
     model = build_backbone(preset, depth)
@@ -220,6 +222,8 @@ class EvalConfig:
     sequences: list[str] | None = None  # a subset of the split's videos
     n_workers: int | None = None        # DAVIS scoring processes (default: one per core)
     seed: int = 0                       # for `random` weights
+    init_scheme: str = 'torchvision'    # for `random` weights: 'torchvision' (as built, the floor before this option)
+                                        # or 'release' (zero-γ: what a from-scratch student starts from)
     strict: bool = True                 # checkpoint keys must match the backbone exactly
     progress: bool = True
     path: str = 'auto'                  # propagation: 'tiled' (CPU default), 'dense' (CUDA default when it fits), 'auto'
@@ -229,6 +233,8 @@ class EvalConfig:
         if self.task not in TASKS: raise ValueError(f"unknown task {self.task!r}; valid: {list(TASKS)}")
         if self.colour not in COLOURS: raise ValueError(f"colour must be one of {COLOURS}, got {self.colour!r}")
         if self.stride not in (8, 4): raise ValueError(f"stride must be 8 or 4, got {self.stride!r}")
+        if self.init_scheme not in INIT_SCHEMES:
+            raise ValueError(f"unknown init scheme {self.init_scheme!r}; valid: {list(INIT_SCHEMES)}")
         if self.path not in PATHS: raise ValueError(f"unknown propagation path {self.path!r}; valid: {list(PATHS)}")
         if not self.out: raise ValueError("an output folder `out` is required")
         if self.split is None: self.split = DEFAULT_SPLITS[self.task]
@@ -253,7 +259,7 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
     """Evaluate a backbone (or `features_fn(sample)` → features) on DAVIS, JHMDB or VIP; returns the score table.
 
     `options` are the other `EvalConfig` fields: stride, protocol, depth, device, split, input_size, colour,
-    batch_size, sequences, n_workers, seed, strict, progress."""
+    batch_size, sequences, n_workers, seed, init_scheme, strict, progress, path, max_memory_mb."""
     t_start = time.perf_counter()
     cfg = EvalConfig(task, str(checkpoint), str(data_root), str(out), **options)
     out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
@@ -264,7 +270,8 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
     unknown = [n for n in names if n not in reader.videos]
     if unknown: raise ValueError(f"{cfg.task} split {cfg.split!r} has no video(s) {unknown}")
     if features_fn is None:
-        model, desc = load_eval_backbone(cfg.checkpoint, cfg.depth, cfg.stride, cfg.seed, cfg.strict)
+        model, desc = load_eval_backbone(cfg.checkpoint, cfg.depth, cfg.stride, cfg.seed, cfg.strict,
+                                         init_scheme=cfg.init_scheme)
         def features_fn(s: VideoSample):
             size = task_input_size(cfg.task, *s.size, cfg.input_size)
             return backbone_features(model, s.frames, size, device, cfg.batch_size, cfg.colour)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_training.ipynb #867c89d9
 from __future__ import annotations
-import contextlib, dataclasses, functools, importlib, json, math, os, random, shutil, subprocess, sys, tempfile, time, warnings
+import contextlib, dataclasses, functools, hashlib, importlib, json, math, os, random, shutil, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, runtime_checkable
@@ -21,14 +21,14 @@ from .core import (ConfigError, apply_overrides, atomic_write, config_from_dict,
                          load_config, load_torch_file, rgb_to_student, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['TASKS', 'META_COLUMNS', 'RunConfig', 'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig',
+__all__ = ['TASKS', 'META_COLUMNS', 'RUN_HOOKS', 'RunConfig', 'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig',
            'make_config_class', 'task_config_class', 'check_train_config', 'scaled_lr', 'build_optimizer', 'lr_factor',
            'LRFactor', 'build_scheduler', 'plot_lr_schedule', 'DistInfo', 'init_distributed', 'unwrap_model',
            'ResumableSampler', 'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task',
            'ToyModelConfig', 'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state',
            'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata', 'NonFiniteLossError',
-           'read_jsonl', 'read_metrics', 'plot_losses', 'TrainResult', 'train', 'tf32_mode', 'run_training',
-           'profile_steps']
+           'read_jsonl', 'read_metrics', 'plot_losses', 'RunEnd', 'register_run_hook', 'initial_state', 'state_digest',
+           'TrainResult', 'train', 'tf32_mode', 'run_training', 'profile_steps']
 
 # %% ../nbs/20_training.ipynb #25731b98
 @dataclass
@@ -582,6 +582,58 @@ def plot_losses(run: 'str | os.PathLike | pandas.DataFrame', ax=None, terms: Seq
     ax.legend(handles, labels, loc='upper right', fontsize=8)
     return ax
 
+# %% ../nbs/20_training.ipynb #f4da119e
+@dataclass
+class RunEnd:
+    "What a run-end hook receives (rank 0, after the last step of a run)."
+    run_dir: Path
+    model: nn.Module                         # the trained, unwrapped model
+    init_state: Optional[dict]               # name → CPU copy of every floating tensor of model.state_dict() at step 0
+    init_source: str                         # 'start' | 'rebuilt' | 'rebuilt, unverified' | 'unavailable' (see above)
+    step: int                                # optimiser steps done
+    seed: int                                # run.seed
+    device: torch.device
+    cfg: Any = None                          # the resolved config
+
+RUN_HOOKS: dict[str, Any] = {}
+
+def register_run_hook(name: str, hook) -> None:
+    "Register `hook(end: RunEnd)` (a callable or a lazy `'module:attr'` string) under `name`; `None` removes it."
+    if not isinstance(name, str) or not name: raise ValueError(f"register_run_hook: name must be a non-empty string, got {name!r}")
+    if hook is None: RUN_HOOKS.pop(name, None); return
+    if not (callable(hook) or (isinstance(hook, str) and ':' in hook)):
+        raise TypeError(f"register_run_hook({name!r}): {hook!r} is neither callable nor a 'module:attr' string")
+    RUN_HOOKS[name] = hook
+
+register_run_hook('diagnostics', 'stt_nb.diagnostics:record_run')
+
+def initial_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    "CPU copies of the floating-point tensors of `model.state_dict()` (parameters and BN statistics), unwrapped."
+    return {k: v.detach().to('cpu', copy=True) for k, v in unwrap_model(model).state_dict().items() if v.is_floating_point()}
+
+def state_digest(state: Mapping[str, torch.Tensor]) -> str:
+    "SHA-256 (hex) of the names, dtypes, shapes and bytes of the tensors of `state` (order-independent)."
+    h = hashlib.sha256()
+    for k in sorted(state):
+        v = state[k].detach().cpu().contiguous()
+        h.update(f"{k}|{v.dtype}|{tuple(v.shape)}\n".encode())
+        h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+def _resolve_hook(name: str, hook):
+    if isinstance(hook, str):
+        mod, attr = hook.split(':', 1)
+        return functools.reduce(getattr, attr.split('.'), importlib.import_module(mod))
+    return hook
+
+def _run_end_hooks(end: RunEnd) -> None:
+    "Call every hook of `RUN_HOOKS`; one that fails is reported as a warning, never as a failed run."
+    for name, hook in list(RUN_HOOKS.items()):
+        try: _resolve_hook(name, hook)(end)
+        except Exception as e:
+            warnings.warn(f"{end.run_dir}: run-end hook {name!r} failed ({type(e).__name__}: {e}); the run itself "
+                          f"finished and its checkpoints are written")
+
 # %% ../nbs/20_training.ipynb #4b622184
 _TIMERS = ('data_time', 'fwd_bwd_time', 'optim_time', 'step_time')
 
@@ -644,6 +696,7 @@ class _LoopState:
     last_losses: dict = field(default_factory=dict)   # the last logged means
     grad_norm: Optional[float] = None          # of the last step, before clipping
     last_ckpt: Optional[Path] = None           # the last good latest.pt (named by NonFiniteLossError)
+    init_digest: Optional[str] = None          # `state_digest` of the step-0 weights (run-end hooks; kept by checkpoints)
 
 def _window_state(st: _LoopState) -> dict:
     "The open logging window as plain numbers (float32 sums are exact as Python floats)."
@@ -654,7 +707,7 @@ def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo) -> _LoopState:
     dev = info.device
     ck = load_checkpoint(ckpt_path, parts.model, parts.optimizer, parts.scheduler, parts.scaler, rank=info.rank,
                          map_location=dev)
-    st = _LoopState(step=int(ck['step']), best=float(ck.get('best_loss', math.inf)))
+    st = _LoopState(step=int(ck['step']), best=float(ck.get('best_loss', math.inf)), init_digest=ck.get('init_digest'))
     windows = ck.get('log_window') or []
     if info.rank < len(windows):
         w = windows[info.rank]
@@ -678,7 +731,7 @@ def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_pa
     meta = run_metadata(cfg.run.seed, info.world_size, info.device)
     if not info.is_main: return meta
     if ckpt_path is None and cfg.run.overwrite:
-        for p in [run_dir / 'metrics.jsonl', *ckpt_dir.glob('*.pt')]:
+        for p in [run_dir / 'metrics.jsonl', run_dir / 'diagnostics.json', *ckpt_dir.glob('*.pt')]:
             if p.exists(): p.unlink()
     _remove_stale_temps(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -689,7 +742,6 @@ def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_pa
                    'starts': hist + [{'started': meta['started'], 'step': step, 'git_commit': meta['git_commit']}]},
                   f, indent=2)
     return meta
-
 
 # %% ../nbs/20_training.ipynb #dc20a364
 @dataclass
@@ -760,7 +812,7 @@ def _prune(ckpt_dir: Path, keep_last: int | None):
 
 def _remove_stale_temps(run_dir: Path) -> list[Path]:
     "Delete the temporaries `atomic_write` left in `run_dir` and its checkpoints when a process was killed mid-write."
-    names = [(run_dir, f'.{n}.*.tmp') for n in ('metrics.jsonl', 'run.json', 'config.yaml')]
+    names = [(run_dir, f'.{n}.*.tmp') for n in ('metrics.jsonl', 'run.json', 'config.yaml', 'diagnostics.json')]
     stale = [p for d, pat in names + [(run_dir / 'checkpoints', '.*.pt.*.tmp')] for p in d.glob(pat) if p.is_file()]
     for p in stale: p.unlink()
     if stale: warnings.warn(f"{run_dir}: removed {len(stale)} unfinished temporary file(s) of an interrupted run: "
@@ -831,7 +883,8 @@ def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Pa
         extra = {'best_loss': min(st.best, cand), 'world_size': info.world_size, 'steps_per_epoch': spe,
                  'sampler': {'epoch': epoch, 'position': (step - epoch * spe) * L.batch_size, 'seed': r.seed,
                              'shuffle': L.shuffle},
-                 'log_window': [s['window'] for s in states], 'config': config_to_dict(cfg), 'meta': meta}
+                 'log_window': [s['window'] for s in states], 'config': config_to_dict(cfg), 'meta': meta,
+                 'init_digest': st.init_digest}
         path = save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', parts.model, parts.optimizer, parts.scheduler,
                                parts.scaler, step, epoch, [s['rng'] for s in states], extra)
         _copy_atomic(path, ckpt_dir / 'latest.pt')
@@ -840,12 +893,12 @@ def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Pa
         st.last_ckpt = ckpt_dir / 'latest.pt'
     st.logged = []
 
-
 # %% ../nbs/20_training.ipynb #27a8272e
-def train(cfg, task, resume: bool | str | os.PathLike = False) -> TrainResult:
+def train(cfg, task, resume: bool | str | os.PathLike = False, hooks: bool = True) -> TrainResult:
     """Train `task` (see the task protocol) with config `cfg` (a dataclass with run/optim/schedule/loop sections).
     `resume`: False (fresh run; refuses to overwrite an existing run unless `run.overwrite`), True (continue from
-    `<run_dir>/checkpoints/latest.pt`, which must exist), 'auto' (continue if it exists) or a checkpoint path."""
+    `<run_dir>/checkpoints/latest.pt`, which must exist), 'auto' (continue if it exists) or a checkpoint path.
+    `hooks`: call the run-end hooks of `RUN_HOOKS` (by default the diagnostics) when the run finishes."""
     check_train_config(cfg)
     task = get_task(task)
     r = cfg.run
@@ -861,7 +914,7 @@ def train(cfg, task, resume: bool | str | os.PathLike = False) -> TrainResult:
                                   "run.overwrite=true to replace it")
     info = init_distributed(r.device)
     try:
-        with tf32_mode(r.tf32): return _train(cfg, task, info, run_dir, ckpt_dir, ckpt_path)
+        with tf32_mode(r.tf32): return _train(cfg, task, info, run_dir, ckpt_dir, ckpt_path, hooks)
     finally:
         if info.owns_group and dist.is_initialized(): dist.destroy_process_group()
 
@@ -883,11 +936,28 @@ def _epoch_loader(task, parts: _Parts, cfg, epoch: int, offset: int, device: tor
                       collate_fn=getattr(task, 'collate_fn', None), drop_last=True, pin_memory=device.type == 'cuda',
                       generator=gen, worker_init_fn=_seed_worker if L.num_workers else None)
 
-def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None) -> TrainResult:
-    "Build, restore, prepare the folder, then run the steps, logging and checkpointing on the way."
+def _initial_weights(init: dict | None, st: _LoopState, ckpt_path: Path | None) -> tuple[dict | None, str]:
+    """The step-0 weights `init` (copied from the model as built, before a checkpoint was loaded into it) checked
+    against the checkpoint's digest, and where they come from; sets `st.init_digest` for a fresh run."""
+    if init is None: return None, 'unavailable'
+    digest = state_digest(init)
+    if ckpt_path is None: st.init_digest = digest; return init, 'start'
+    if st.init_digest is None: return init, 'rebuilt, unverified'
+    if st.init_digest == digest: return init, 'rebuilt'
+    warnings.warn(f"{ckpt_path}: the model built again from the seed differs from the one this run started from "
+                  f"(digest {digest[:12]} vs {st.init_digest[:12]}; e.g. a changed init checkpoint): the run-end "
+                  f"diagnostics will record no weight change")
+    return None, 'unavailable'
+
+def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None,
+           hooks: bool = True) -> TrainResult:
+    "Build, restore, prepare the folder, then run the steps, logging and checkpointing on the way; then the run-end hooks."
     r, dev = cfg.run, info.device
     parts = _build(cfg, task, info)
+    keep = hooks and info.is_main and bool(RUN_HOOKS)
+    built = initial_state(parts.model) if keep else None       # the step-0 weights, before a checkpoint replaces them
     st = _restore(ckpt_path, parts, cfg, info) if ckpt_path is not None else _LoopState()
+    init, init_source = _initial_weights(built, st, ckpt_path)
     meta = _prepare_run_dir(cfg, info, run_dir, ckpt_dir, ckpt_path, st.step)
     logger = _Logger(run_dir, info.is_main, r.tensorboard, truncate_to=st.step if ckpt_path else None)
     _wrap_ddp(parts, info, cfg.loop)
@@ -919,9 +989,9 @@ def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: 
     finally:
         if bar is not None: bar.close()
         logger.close()
+    if keep: _run_end_hooks(RunEnd(run_dir, parts.model, init, init_source, st.step, r.seed, dev, cfg))
     return TrainResult(run_dir, st.step, (st.step - 1) // parts.spe if st.step else 0, st.last_losses,
                        None if math.isinf(st.best) else st.best, st.last_ckpt, parts.model)
-
 
 # %% ../nbs/20_training.ipynb #da488c2e
 def run_training(task, config: str | os.PathLike | Mapping | None = None, resume: bool | str = False,
@@ -945,7 +1015,7 @@ def profile_steps(cfg, task, steps: int = 10, warmup: int = 2) -> dict:
         run = dataclasses.replace(cfg.run, out_dir=d, name='profile', log_every=1, ckpt_every=0, progress=False,
                                   tensorboard=False, sync_timing=True, overwrite=True)
         loop = dataclasses.replace(cfg.loop, max_steps=warmup + steps, epochs=max(cfg.loop.epochs, spe_guess))
-        res = train(dataclasses.replace(cfg, run=run, loop=loop), task)
+        res = train(dataclasses.replace(cfg, run=run, loop=loop), task, hooks=False)
         df = read_metrics(res.run_dir) if (Path(res.run_dir) / 'metrics.jsonl').exists() else None
     if df is None or len(df) <= warmup: raise RuntimeError("profile_steps: too few steps were logged")
     df = df[df['step'] > warmup]

@@ -17,13 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = Path(__file__).with_name('_kill_child.py')
 CKPT_EVERY = 4
 
-# 12 steps each, checkpoints at steps 4, 8 and 12 (the last step always checkpoints).
+# 12 steps each (`loop.max_steps`, so that the count does not depend on how many bundled images and clips the
+# training split holds), checkpoints at steps 4, 8 and 12 (the last step always checkpoints).
 OVERRIDES = {
-    # 26 images / batch 4 = 6 steps per epoch; bn_splits 2 and one loader worker as in the tiny config
-    'spatial': ['data.size=32', 'loop.batch_size=4', 'loop.epochs=2'],
-    # 2 clips × 4 repeats = 8 pairs / batch 2 = 4 steps per epoch; random student and (seeded) random R18 teacher
-    'temporal': ['data.size=64', 'data.repeats=4', 'loop.batch_size=2', 'loop.epochs=3', 'model.init=random',
-                 'model.teacher=random', 'model.teacher_depth=18'],
+    # ~22 training images / batch 4 = 5 steps per epoch, 3 epochs capped at 12 (checkpoints fall mid-epoch);
+    # bn_splits 2 and one loader worker as in the tiny config
+    'spatial': ['data.size=32', 'loop.batch_size=4', 'loop.epochs=3', 'loop.max_steps=12'],
+    # clips × 4 repeats pairs / batch 2 (8 steps per epoch with 4 training clips), capped at 12; random student and
+    # (seeded) random R18 teacher
+    'temporal': ['data.size=64', 'data.repeats=4', 'loop.batch_size=2', 'loop.epochs=3', 'loop.max_steps=12',
+                 'model.init=random', 'model.teacher=random', 'model.teacher_depth=18'],
 }
 # where the checkpoint kill lands: inside save_checkpoint (step_XXXXXX.pt) for one task, in the copy that
 # replaces latest.pt for the other (the file a resume reads)

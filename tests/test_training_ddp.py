@@ -135,10 +135,12 @@ def _overrides(task: str, tmp: Path) -> tuple[list[str], int]:
         # bn_splits=1: SplitBatchNorm's groups would stand for per-GPU BatchNorm, the opposite of SyncBN.
         return ['data.size=32', 'loop.epochs=2', 'loop.max_steps=2', 'model.bn_splits=1', 'optim.lr_scale_batch=8'], 4
     teacher = _teacher_file(tmp / 'teacher_r18.pt')
-    # 2 clips × 4 repeats = 8 pairs: 4 per process / B 2 = 2 steps per epoch, 8 / 4 = 2 in one process; 3 epochs.
-    # The release selection, the local and global losses and chroma dropout are all on (the tiny config's loss).
-    return ['data.size=64', 'data.repeats=4', 'loop.epochs=3', 'model.init=random', f'model.teacher={teacher}',
-            'model.teacher_depth=18'], 2
+    # 4 training shots × 2 repeats = 8 pairs: 4 per process / B 2 = 2 steps per epoch, 8 / 4 = 2 in one process; 3
+    # epochs. The release selection, the local and global losses and chroma dropout are all on (the tiny config's
+    # loss). The release init (zero-γ residual BNs), as when the tolerances below were measured: the tiny config's
+    # torchvision init makes a 64-pixel student amplify float rounding faster.
+    return ['data.size=64', 'data.repeats=2', 'loop.epochs=3', 'model.init=random', 'model.init_scheme=release',
+            f'model.teacher={teacher}', 'model.teacher_depth=18'], 2
 
 def _initial_weights(task: str, argv: list[str]) -> dict:
     "The state dict both runs start from (rank 0 / the single process build the model after seeding with run.seed)."
