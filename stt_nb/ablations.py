@@ -28,13 +28,14 @@ from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
 __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'CODE_MODULES', 'PARTS', 'TASKS',
-           'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant',
-           'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec', 'floor_init', 'toy_benchmark',
-           'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root', 'training_data_identity',
-           'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan', 'plan_variant',
-           'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant', 'read_results', 'update_results',
-           'run_grid', 'summarize', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report',
-           'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'claims_table',
+           'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'DIAG_COLUMNS', 'UNTRAINED_MARK', 'STALE_MARK',
+           'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec',
+           'floor_init', 'toy_benchmark', 'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root',
+           'training_data_identity', 'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan',
+           'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant',
+           'diagnostic_columns', 'read_results', 'update_results', 'run_grid', 'summarize', 'untrained_variants',
+           'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim',
+           'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table',
            'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
@@ -654,8 +655,25 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
                **{c: ident[p] for p, c in KEY_COLUMNS.items()},
                per_sequence=json.dumps(_read_json(out / 'per_sequence.json'), sort_keys=True),
                train_seconds=run_seconds(plan), step1_seconds=run_seconds(plan.depends) if plan is not None else 0.0,
-               eval_seconds=float(scores.get('seconds', 0.0)), eval_dir=str(out), weights=ckpt)
+               eval_seconds=float(scores.get('seconds', 0.0)), eval_dir=str(out), weights=ckpt,
+               **diagnostic_columns(None if plan is None else plan.run_dir))
     return row
+
+DIAG_COLUMNS = ('diag_gamma_min', 'diag_erf', 'diag_erf_floor', 'diag_change', 'diag_loss_first', 'diag_loss_last',
+                'did_not_train')
+
+def diagnostic_columns(run_dir: str | os.PathLike | None) -> dict:
+    """The training diagnostics of a run folder (its `diagnostics.json`, see `stt_nb.diagnostics`) as results columns:
+    smallest residual |γ|, ERF side of the evaluated features and of the alive floor (px), relative weight change of
+    the whole trunk, first and last loss, and the did-not-train reasons ('' = trained). Empty for no run."""
+    d = _read_json(Path(run_dir) / 'diagnostics.json') if run_dir else {}
+    if not d: return {c: '' for c in DIAG_COLUMNS}
+    loss = d.get('loss') or {}
+    return dict(diag_gamma_min=d.get('residual_gamma_min'), diag_erf=(d.get('erf') or {}).get('side'),
+                diag_erf_floor=((d.get('floor') or {}).get('erf') or {}).get('side'),
+                diag_change=(d.get('weight_change') or {}).get('all'),
+                diag_loss_first=loss.get('first'), diag_loss_last=loss.get('last'),
+                did_not_train='; '.join(d.get('did_not_train') or []))
 
 def _score_correspondence(s: Scale, ckpt: str, seed: int, out: Path, device, options: Mapping, ident: dict):
     "Global nearest-neighbour PCK@1/2/4 of the evaluation backbone on the scale's real-photo pairs; per pair: PCK@1."
@@ -734,7 +752,18 @@ def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny',
         log(f"    {m} = {row.get(m, float('nan')):.4f}  (train {row['train_seconds']:.0f} s, eval {row['eval_seconds']:.0f} s)")
     df = read_results(csv)
     sel = df[df['variant'].isin(names) & df['seed'].isin(seeds) & (df['task'] == task) & (df['scale'] == s.name)]
+    missing = [r for r in sel.to_dict('records') if _lacks_diagnostics(r)]
+    fill = [{**r, **diagnostic_columns(Path(r['weights']).parent)} for r in missing]
+    fill = [r for r in fill if str(r.get('diag_erf', '')) not in ('', 'nan')]
+    if fill:                                   # rows written before their run's diagnostics were read (same run)
+        update_results(csv, fill)
+        df = read_results(csv)
+        sel = df[df['variant'].isin(names) & df['seed'].isin(seeds) & (df['task'] == task) & (df['scale'] == s.name)]
     return sel.reset_index(drop=True)
+
+def _lacks_diagnostics(r: Mapping) -> bool:
+    w = str(r.get('weights', ''))
+    return w not in ('', 'nan', 'random') and str(r.get('diag_erf', '')) in ('', 'nan') and Path(w).parent.is_dir()
 
 # %% ../nbs/40_ablations.ipynb #cb59884c
 def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
@@ -747,7 +776,20 @@ def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.Data
     for m in metrics: out[f'{m} std'] = g[m].std(ddof=1)
     out['seeds'] = g.size()
     out['stale'] = df.assign(_s=df['stale'].map(_is_stale) if 'stale' in df else False).groupby('variant', sort=False)['_s'].any()
+    out['did_not_train'] = df.assign(_d=_untrained(df)).groupby('variant', sort=False)['_d'].any()
     return out
+
+def _untrained(df: pd.DataFrame) -> pd.Series:
+    "Per row: its run's diagnostics say it did not train (the `did_not_train` column holds reasons)."
+    if 'did_not_train' not in df: return pd.Series(False, index=df.index)
+    return df['did_not_train'].map(lambda x: isinstance(x, str) and x.strip() not in ('', 'nan'))
+
+def untrained_variants(df: pd.DataFrame) -> dict[str, str]:
+    "{variant: the first did-not-train reason of one of its rows} for every variant a run of which did not train."
+    bad = df[_untrained(df)]
+    return {v: str(g['did_not_train'].iloc[0]) for v, g in bad.groupby('variant', sort=False)}
+
+UNTRAINED_MARK = '‡'
 
 def _cell(mean: float, std: float, n: int) -> str:
     return f'{100 * mean:.1f}' if n < 2 or not np.isfinite(std) else f'{100 * mean:.1f} ± {100 * std:.1f}'
@@ -763,10 +805,15 @@ def ablation_tables(df: pd.DataFrame, groups: Sequence[str] | None = None, metri
     for g in (groups or GROUPS):
         rows = [(lab, v) for v, lab in GROUPS[g] if v in sm.index]
         if not rows: continue
-        t = pd.DataFrame([{g: lab + (f' {STALE_MARK}' if sm.loc[v, 'stale'] else ''),
+        t = pd.DataFrame([{g: lab + (f' {STALE_MARK}' if sm.loc[v, 'stale'] else '')
+                              + (f' {UNTRAINED_MARK}' if sm.loc[v, 'did_not_train'] else ''),
                            **{m: _cell(sm.loc[v, m], sm.loc[v, f'{m} std'], sm.loc[v, 'seeds']) for m in metrics},
                            'seeds': int(sm.loc[v, 'seeds'])} for lab, v in rows])
         parts.append(f'**{g}**\n\n' + t.to_markdown(index=False))
+    if sm['did_not_train'].any():
+        parts.append(f"{UNTRAINED_MARK} did not train: the training diagnostics of at least one of its runs flag it "
+                     "(`did_not_train` column of results.csv); its scores are those of a network that did not learn, "
+                     "and every claim on it reads 'not measured'.")
     if sm['stale'].any():
         parts.append(f"{STALE_MARK} reused from a stale cache entry (allow_stale): its weights or score were made by "
                      "another code, data, benchmark or setting; see the `stale_why` column of results.csv.")
@@ -779,8 +826,10 @@ def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence
     groups = [g for g in (groups or GROUPS) if any(v in set(df['variant']) for v, _ in GROUPS[g])]
     fig, axs = plt.subplots(1, len(groups), figsize=(width * len(groups), 3.4), squeeze=False, sharey=True)
     stale = set(df.loc[df['stale'].map(_is_stale), 'variant']) if 'stale' in df else set()
+    untrained = set(untrained_variants(df))
     for ax, g in zip(axs[0], groups):
-        labels = {v: lab + (f' {STALE_MARK}' if v in stale else '') for v, lab in GROUPS[g]}
+        labels = {v: lab + (f' {STALE_MARK}' if v in stale else '') + (f' {UNTRAINED_MARK}' if v in untrained else '')
+                  for v, lab in GROUPS[g]}
         d = df[df['variant'].isin(labels)].assign(row=lambda x: x['variant'].map(labels), score=lambda x: 100 * x[metric])
         order = [labels[v] for v, _ in GROUPS[g] if v in set(d['variant'])]
         sns.barplot(d, x='row', y='score', order=order, errorbar='sd', ax=ax, color='C0', capsize=0.2)
@@ -839,6 +888,11 @@ def write_report(df: pd.DataFrame, out: str | os.PathLike, groups: Sequence[str]
             text += ('\n**claims** (paired difference × 100 over seeds × sequences, 95 % bootstrap interval; '
                      'a claim holds or is reversed only when the interval excludes 0, and never from one seed)\n\n'
                      + ct.to_markdown(index=False) + '\n')
+    dt = diagnostics_table(df)
+    if len(dt):
+        text += ('\n**training diagnostics** (per run: smallest residual |γ|, effective receptive field of the evaluated '
+                 'features against the alive floor, relative weight change, loss; see stt_nb.diagnostics)\n\n'
+                 + dt.to_markdown(index=False) + '\n')
     text += '\n**provenance**\n\n' + report_provenance(df)
     table, plot = out / f'results{suffix}.md', out / f'ablations{suffix}.png'
     with atomic_write(table, 'w') as f: f.write(text)
@@ -945,18 +999,36 @@ def claim_verdict(low: float, high: float, n_seeds: int, min_seeds: int = 2) -> 
     if n_seeds < min_seeds: return 'unresolved'
     return 'holds' if low > 0 else 'reversed' if high < 0 else 'unresolved'
 
+def diagnostics_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per trained (variant, seed) of `df`: smallest residual |γ|, ERF of the evaluated features against the alive
+    floor's (px), relative weight change, first → last loss, and the did-not-train verdict (see `stt_nb.diagnostics`)."""
+    d = df[df['weights'].astype(str) != 'random'].drop_duplicates(['variant', 'seed']) if 'weights' in df else df.iloc[:0]
+    num = lambda x, f: '' if x is None or str(x) in ('', 'nan') else format(float(x), f)
+    rows = [dict(variant=r['variant'], seed=int(r['seed']), **{'min |γ|': num(r.get('diag_gamma_min'), '.3f'),
+                 'ERF px (floor)': f"{num(r.get('diag_erf'), '.0f')} ({num(r.get('diag_erf_floor'), '.0f')})",
+                 '‖w − w0‖/‖w0‖': num(r.get('diag_change'), '.3f'),
+                 'loss first → last': f"{num(r.get('diag_loss_first'), '.3f')} → {num(r.get('diag_loss_last'), '.3f')}",
+                 'trained': 'no: ' + str(r['did_not_train']) if isinstance(r.get('did_not_train'), str)
+                            and r['did_not_train'].strip() not in ('', 'nan')
+                            else ('yes' if str(r.get('diag_erf', '')) not in ('', 'nan') else 'no diagnostics')})
+            for r in d.to_dict('records')]
+    return pd.DataFrame(rows, columns=['variant', 'seed', 'min |γ|', 'ERF px (floor)', '‖w − w0‖/‖w0‖', 'loss first → last',
+                                       'trained'])
+
 def claims_table(df: pd.DataFrame, claims: Sequence[Claim] = PAPER_CLAIMS, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Every claim whose two variants are in `df` with per-sequence scores: seeds, sequences, mean paired difference
     and its 95 % bootstrap interval (× 100, the table's unit) and the verdict."""
-    rows, have = [], set(df['variant'])
+    rows, have, untrained = [], set(df['variant']), untrained_variants(df)
     for c in claims:
         if c.better not in have or c.worse not in have: continue
         try: d = paired_differences(df, c.better, c.worse)
         except ValueError: continue                    # rows from before per-sequence scores were kept
         mean, lo, hi = bootstrap_interval(d.values, n_boot, seed=seed)
+        dead = [v for v in (c.better, c.worse) if v in untrained]
+        verdict = f"not measured ({', '.join(dead)} did not train)" if dead else claim_verdict(lo, hi, d.shape[0])
         rows.append(dict(group=c.group, claim=c.text, diff=f'{c.better} − {c.worse}', seeds=d.shape[0],
                          sequences=d.shape[1], mean=round(100 * mean, 2), low=round(100 * lo, 2), high=round(100 * hi, 2),
-                         verdict=claim_verdict(lo, hi, d.shape[0]), source=c.source))
+                         verdict=verdict, source=c.source))
     return pd.DataFrame(rows, columns=['group', 'claim', 'diff', 'seeds', 'sequences', 'mean', 'low', 'high', 'verdict', 'source'])
 
 # %% ../nbs/40_ablations.ipynb #d6eedb6c
