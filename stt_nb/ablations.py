@@ -33,9 +33,9 @@ __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 
            'floor_init', 'toy_benchmark', 'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root',
            'training_data_identity', 'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan',
            'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant',
-           'diagnostic_columns', 'read_results', 'update_results', 'run_grid', 'summarize', 'untrained_variants',
-           'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim',
-           'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table',
+           'diagnostic_columns', 'read_results', 'results_lock', 'update_results', 'run_grid', 'summarize',
+           'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table',
+           'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table',
            'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
@@ -701,11 +701,17 @@ def read_results(csv: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(csv, dtype={c: str for c in [*KEY_COLUMNS.values(), 'run_key', 'result_key', 'stale_why']},
                        keep_default_na=False, na_values={m: [''] for ms in METRICS.values() for m in ms})
 
+def results_lock(csv: str | os.PathLike) -> Path:
+    """The lock file of a results table: in the system's temporary folder, named by the table's absolute path, so that
+    every process on this machine that writes the table takes the same lock and nothing is left beside the table."""
+    import tempfile
+    return Path(tempfile.gettempdir()) / 'stt_nb-locks' / f"results-{short_hash(str(Path(csv).resolve()))}.lock"
+
 def update_results(csv: str | os.PathLike, rows: Sequence[Mapping]) -> pd.DataFrame:
-    """Upsert `rows` into `csv`: under an exclusive lock on `<csv>.lock`, read the current file, replace the rows of the
-    same (variant, seed, task, scale), write a temporary file and rename it. Concurrent writers lose no row."""
+    """Upsert `rows` into `csv`: under an exclusive lock (`results_lock`), read the current file, replace the rows of
+    the same (variant, seed, task, scale), write a temporary file and rename it. Concurrent writers lose no row."""
     csv = Path(csv)
-    with _file_lock(csv.with_name(csv.name + '.lock')):
+    with _file_lock(results_lock(csv)):
         df, new = read_results(csv), pd.DataFrame(list(rows))
         if len(df) and len(new): df = df[~_slot_ids(df).isin(set(_slot_ids(new)))]
         df = pd.concat([df, new], ignore_index=True) if len(df) else new
@@ -849,7 +855,8 @@ def _distinct(df: pd.DataFrame, col: str) -> str:
 
 def _eval_keys(df: pd.DataFrame) -> str:
     "The distinct eval-option keys of `df`; random init's listed apart (its key holds the seed its weights are drawn from)."
-    rnd = df['variant'].eq('random') if 'variant' in df else pd.Series(False, index=df.index)
+    rnd = (df['weights'].astype(str).eq('random') if 'weights' in df else df['variant'].eq('random')) if 'variant' in df \
+          else pd.Series(False, index=df.index)
     if not rnd.any(): return _distinct(df, 'key_eval')
     keys = f"{_distinct(df[rnd], 'key_eval')} for random init (one per seed: its key holds the seed of its weights)"
     return keys if rnd.all() else f"{_distinct(df[~rnd], 'key_eval')}; {keys}"

@@ -9,22 +9,25 @@ from pathlib import Path
 from typing import Sequence
 
 # %% auto #0
-__all__ = ['METHOD_TASKS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args', 'stt_train_main',
-           'build_eval_parser', 'stt_eval_main', 'build_ablate_parser', 'stt_ablate_main']
+__all__ = ['TOY_COMMANDS', 'METHOD_TASKS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args',
+           'stt_train_main', 'build_eval_parser', 'stt_eval_main', 'build_ablate_parser', 'stt_ablate_main']
 
 # %% ../nbs/90_cli.ipynb #7009dcb6
 def _demo(a):
     from stt_nb.demo import DemoConfig, run_demo
     run_demo(DemoConfig(out=a.out, quick=a.quick, device=a.device, seed=a.seed, root=a.root))
 
+TOY_COMMANDS = {'toy-davis-v3': 'toy_davis_v3', 'toy-jhmdb-v2': 'toy_jhmdb_v2', 'toy-vip-v2': 'toy_vip_v2',   # held out
+                'toy-davis-v2': 'toy_davis_v2', 'toy-davis': 'toy_davis', 'toy-jhmdb': 'toy_jhmdb', 'toy-vip': 'toy_vip'}
+
 def _data(a):
     from stt_nb import media, toys
     t0 = time.perf_counter()
-    if a.what == 'videos': root = media.embedded_videos(a.root, size=a.size)
-    elif a.what == 'images': root = media.embedded_images(a.root)
+    if a.what == 'videos': root = media.embedded_videos(a.root, size=a.size, split=a.split)
+    elif a.what == 'images': root = media.embedded_images(a.root, split=a.split)
     else:
-        fn = {'toy-davis': toys.toy_davis, 'toy-jhmdb': toys.toy_jhmdb, 'toy-vip': toys.toy_vip}[a.what]
-        n_key = 'n_sequences' if a.what == 'toy-davis' else 'n_videos'
+        fn = getattr(toys, TOY_COMMANDS[a.what])
+        n_key = 'n_sequences' if a.what.startswith('toy-davis') else 'n_videos'
         root = fn(a.root, **{n_key: a.n}, n_frames=a.frames, height=a.height, seed=a.seed)
     print(f'{a.what}: {root} ({time.perf_counter() - t0:.1f} s)')
 
@@ -41,10 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--root', default=None, help='run/evaluation cache (default: $STT_NB_CACHE/ablations)')
     d.set_defaults(func=_demo)
     g = sub.add_parser('data', help='prepare the embedded offline data (clips, photos, toy benchmarks)')
-    g.add_argument('what', choices=['videos', 'images', 'toy-davis', 'toy-jhmdb', 'toy-vip'])
+    g.add_argument('what', choices=['videos', 'images', *TOY_COMMANDS],
+                   help='training folders (videos, images) or a toy benchmark; the held-out ones are toy-davis-v3, '
+                        'toy-jhmdb-v2 and toy-vip-v2 (the others reuse training media: kept for old records)')
+    g.add_argument('--split', default='train', choices=['train', 'held_out', 'all'],
+                   help="videos / images: which media (default: train, what the tiny configs use; see stt_nb.media)")
     g.add_argument('--root', default=None, help='output folder (default: under $STT_NB_CACHE or ~/.cache/stt_nb)')
     g.add_argument('--size', type=int, default=None, help='videos: resize frames to this short side')
-    g.add_argument('--n', type=int, default=3, help='toy benchmarks: number of sequences/videos (default: 3)')
+    g.add_argument('--n', type=int, default=8, help='toy benchmarks: number of sequences/videos (default: 8)')
     g.add_argument('--frames', type=int, default=24, help='toy benchmarks: frames per sequence (default: 24)')
     g.add_argument('--height', type=int, default=240, help='toy benchmarks: frame height (default: 240; 480 for 480p)')
     g.add_argument('--seed', type=int, default=0, help='toy benchmarks: generator seed (default: 0)')

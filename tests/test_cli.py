@@ -73,6 +73,20 @@ def test_data_toy_davis_writes_the_davis_layout(tmp_path):
     seq = reader[0]
     assert seq.frames.shape[0] == 8 and seq.frames.shape[1] == 240 and len(seq.object_ids) >= 1
 
+def test_data_held_out_benchmark_and_training_split(tmp_path):
+    "The held-out toy DAVIS v3 from the shell (its backgrounds are held-out shots), and the training folders' split."
+    r = run('data', 'toy-davis-v3', '--root', str(tmp_path / 'v3'), '--n', '1', '--frames', '12', '--height', '120')
+    assert r.returncode == 0, r.stderr
+    from stt_nb.data import DavisReader
+    from stt_nb.media import split_frames
+    from stt_nb.toys import load_toy_motion
+    reader = DavisReader(tmp_path / 'v3', split='val')
+    bg = load_toy_motion(tmp_path / 'v3', reader.videos[0])['background']
+    assert set(range(bg['start'], bg['start'] + 12)) <= set(split_frames('held_out', bg['clip']))
+    r = run('data', 'videos', '--root', str(tmp_path / 'v'), '--size', '32', '--split', 'train')
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / 'v').iterdir() if p.is_dir())[0] == 'bikes-000-030'
+
 def test_bad_argument_is_one_clear_error(tmp_path):
     r = run('data', 'toy-davis', '--root', str(tmp_path / 'x'), '--n', '0')
     assert r.returncode == 1
