@@ -32,11 +32,11 @@ __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 
            'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec',
            'floor_init', 'toy_benchmark', 'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root',
            'training_data_identity', 'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan',
-           'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'evaluate_variant',
-           'diagnostic_columns', 'read_results', 'results_lock', 'update_results', 'run_grid', 'summarize',
-           'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table',
-           'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table',
-           'check_result_keys']
+           'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'variant_eval_options',
+           'evaluate_variant', 'diagnostic_columns', 'read_results', 'results_lock', 'update_results', 'run_grid',
+           'summarize', 'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report',
+           'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table',
+           'claims_table', 'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -623,6 +623,11 @@ def _row_identity(row: Mapping) -> dict:
         return '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     return {**{p: val(c) for p, c in KEY_COLUMNS.items()}, 'run': val('run_key'), 'result_key': val('result_key')}
 
+def variant_eval_options(variant: str | Variant, scale: str | Scale, eval_options: Mapping | None = None) -> dict:
+    "The evaluation options of `variant` at `scale`: a floor's init scheme (`floor_init`), then `eval_options`."
+    scheme = floor_init(variant, scale)
+    return ({} if scheme is None else {'init_scheme': scheme}) | dict(eval_options or {})
+
 def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None,
                      data_root: str | os.PathLike | None = None, task: str = 'davis', device: str | None = None,
                      progress: bool = True, eval_options: Mapping | None = None, allow_stale: bool = False,
@@ -630,9 +635,7 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
     """Train (or reuse) `variant`, evaluate it on the scale's benchmark (or `data_root`), return one results row with
     its identity (result key, run key, code fingerprint, each part's hash), per-sequence scores and `stale` marking."""
     v, s = get_variant(variant), get_scale(scale)
-    scheme = floor_init(v, s)
-    eval_options = ({} if scheme is None else {'init_scheme': scheme}) | dict(eval_options or {})
-    b = _bench(s, data_root, task, root, eval_options)                  # checked before any training
+    b = _bench(s, data_root, task, root, variant_eval_options(v, s, eval_options))   # checked before any training
     plan = plan_variant(v, s, seed, root, **plan_options)
     stale_why = '' if plan is None else _train_run(plan, device, progress, log, allow_stale)
     ident, _ = _expected(v.name, seed, plan, b, allow_stale)
@@ -736,7 +739,8 @@ def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny',
     todo = [(seed, n) for seed in seeds for n in names]
     for i, (seed, n) in enumerate(todo, 1):
         plan = plan_variant(n, s, seed, root, **plan_options)
-        ident, _ = _expected(n, seed, plan, b, allow_stale)
+        bn = b if floor_init(n, s) is None else _bench(s, data_root, task, root, variant_eval_options(n, s, eval_options))
+        ident, _ = _expected(n, seed, plan, bn, allow_stale)
         df = read_results(csv)                                          # re-read: another grid may have written
         old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) else df
         head = f"[{i}/{len(todo)}] {n} (seed {seed})"
@@ -935,7 +939,8 @@ def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny
             if b is None: res, rwhy = None, ''
             elif not len(old): res, rwhy = 'missing', ''
             else:
-                rec, ident = old.iloc[-1].to_dict(), _expected(n, seed, p, b, False)[0]
+                bn = b if floor_init(n, s) is None else _bench(s, data_root, task, root, variant_eval_options(n, s, eval_options))
+                rec, ident = old.iloc[-1].to_dict(), _expected(n, seed, p, bn, False)[0]
                 if _row_identity(rec)['result_key'] != ident['result_key']:
                     res = 'stale'
                     rwhy = describe_change(_row_identity(rec), ident) if rec.get('result_key') else 'recorded before result keys'
