@@ -75,7 +75,7 @@ def test_data_toy_davis_writes_the_davis_layout(tmp_path):
 
 def test_data_held_out_benchmark_and_training_split(tmp_path):
     "The held-out toy DAVIS v3 from the shell (its backgrounds are held-out shots), and the training folders' split."
-    r = run('data', 'toy-davis-v3', '--root', str(tmp_path / 'v3'), '--n', '1', '--frames', '12', '--height', '120')
+    r = run('data', 'toy-davis-v3', '--root', str(tmp_path / 'v3'), '--n', '1', '--frames', '12')   # window_px: 240 px
     assert r.returncode == 0, r.stderr
     from stt_nb.data import DavisReader
     from stt_nb.media import split_frames
