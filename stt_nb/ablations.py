@@ -23,20 +23,20 @@ from .toys import (TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
-from .training import git_commit, run_training, task_config_class
+from .training import claim_run_dir, git_commit, run_training, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
 __all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'CODE_MODULES', 'PARTS', 'TASKS',
-           'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'DIAG_COLUMNS', 'UNTRAINED_MARK', 'STALE_MARK',
-           'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale', 'configs_dir', 'toy_spec',
-           'floor_init', 'toy_benchmark', 'short_hash', 'code_fingerprint', 'folder_manifest', 'ablation_root',
-           'training_data_identity', 'benchmark_identity', 'eval_identity', 'describe_change', 'config_hash', 'RunPlan',
-           'plan_variant', 'ensure_trained', 'run_seconds', 'per_sequence_scores', 'variant_eval_options',
-           'evaluate_variant', 'diagnostic_columns', 'read_results', 'results_lock', 'update_results', 'run_grid',
-           'summarize', 'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report',
-           'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table',
-           'claims_table', 'check_result_keys']
+           'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'GRID_SETS', 'DIAG_COLUMNS', 'UNTRAINED_MARK',
+           'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale',
+           'configs_dir', 'toy_spec', 'floor_init', 'toy_benchmark', 'short_hash', 'code_fingerprint',
+           'folder_manifest', 'ablation_root', 'training_data_identity', 'benchmark_identity', 'eval_identity',
+           'describe_change', 'config_hash', 'RunPlan', 'plan_variant', 'ensure_trained', 'run_seconds',
+           'per_sequence_scores', 'variant_eval_options', 'evaluate_variant', 'diagnostic_columns', 'read_results',
+           'results_lock', 'update_results', 'run_grid', 'summarize', 'untrained_variants', 'ablation_tables',
+           'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim', 'paired_differences',
+           'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table', 'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -261,8 +261,15 @@ def folder_manifest(root: str | os.PathLike, content: bool = True, cache: str | 
     if content and cache is not None and Path(cache).is_file():
         try: old = json.loads(Path(cache).read_text())
         except (OSError, ValueError): old = {}
+    seen = {os.path.realpath(root)}                   # linked folders are followed, a link back to one of them is a loop
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+        for d in dirnames:
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if real in seen:
+                raise ValueError(f"{root}: the folder {Path(dirpath) / d} is a symbolic link back to {real}, which is "
+                                 "already part of the benchmark (a link loop or a duplicate); remove the link")
+            seen.add(real)
         for name in sorted(filenames):
             if name.startswith('.'): continue
             p = Path(dirpath) / name
@@ -316,7 +323,7 @@ def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None =
                                format=media.FORMAT_VERSION))
     return folder_manifest(data_root, True, _manifest_cache(data_root, root))
 
-_EVAL_BOOKKEEPING = ('checkpoint', 'data_root', 'out', 'device', 'n_workers', 'progress')
+_EVAL_BOOKKEEPING = ('checkpoint', 'data_root', 'out', 'device', 'n_workers', 'progress', 'overwrite')
 
 def eval_identity(task: str, options: Mapping | None = None, random_weights: bool = False) -> dict:
     """Every evaluation setting that can change a score, resolved against `EvalConfig`'s defaults (device, workers,
@@ -512,10 +519,11 @@ def _train_locked(plan: RunPlan, device: str | None, progress: bool, log=_say) -
     log(f"training {plan.kind} run {plan.run_dir.name}" + (' (resuming)' if resume else ''))
     identity = dict(key=plan.key, parts=plan.parts)
     if not resume:                                   # what an interrupted run was started with
+        claim_run_dir(plan.run_dir, ignore=('.lock',))                  # the folder is a run's before anything is written
         with atomic_write(plan.run_dir / 'identity.json', 'w') as f: json.dump(dict(identity=identity), f, indent=1)
     t0 = time.perf_counter()
     res = run_training(TASKS[plan.kind](), config_to_dict(cfg), resume=resume, device=device)
-    secs = time.perf_counter() - t0
+    secs = res.seconds or time.perf_counter() - t0   # every segment of a resumed run, not only the last
     export = export_encoder if plan.kind == 'spatial' else export_student
     export(res.checkpoint, plan.run_dir / 'backbone.pt')
     done = dict(kind=plan.kind, key=plan.key, identity=identity, steps=res.step, losses=res.losses,
@@ -584,6 +592,10 @@ class _Bench:
     options: dict
     code: str
 
+# the evaluation settings a grid sets itself, and where a user sets them instead of in `eval_options`
+GRID_SETS = {'task': '--task', 'checkpoint': 'each variant\'s weights', 'data_root': '--data-root',
+             'out': 'the cache (--root)', 'device': '--device', 'seed': '--seeds', 'progress': '--no-progress'}
+
 def _bench(scale, data_root, task: str, root, eval_options: Mapping | None) -> _Bench:
     "Check the task and benchmark (before any training) and compute the identities shared by a grid's rows."
     s = get_scale(scale)
@@ -592,6 +604,9 @@ def _bench(scale, data_root, task: str, root, eval_options: Mapping | None) -> _
         raise ValueError("the correspondence score uses the bundled photos: it takes no data_root")
     if data_root is None: toy_spec(s, task)                                     # a toy benchmark, or the error
     if data_root is not None and not Path(data_root).is_dir(): raise FileNotFoundError(f"benchmark data_root not found: {data_root}")
+    own = [k for k in (eval_options or {}) if k in GRID_SETS]
+    if own: raise ValueError(f"evaluation option(s) {own} are set by the grid itself, not by --eval-option: "
+                             + '; '.join(f"{k}: {GRID_SETS[k]}" for k in own))
     opts = {**dict(s.eval_options), **dict(dict(s.task_eval_options).get(task, ())), **dict(eval_options or {})}
     eval_identity(task, opts)                                                    # unknown options fail here
     return _Bench(s, task, None if data_root is None else Path(data_root), benchmark_identity(s, data_root, root, task),
@@ -645,7 +660,9 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
         _score_correspondence(s, ckpt, seed, out, device, b.options, ident)
     bench = None if task == 'correspondence' else b.path if b.path is not None else toy_benchmark(s, task=task)
     if not (out / 'scores.json').is_file():                              # written last: the evaluation finished
-        table = run_eval(task, ckpt, bench, out, device=device or 'auto', seed=seed, progress=progress, **b.options)
+        # `out` is named by the result key, so whatever an interrupted evaluation left there is this result's
+        table = run_eval(task, ckpt, bench, out, device=device or 'auto', seed=seed, progress=progress, overwrite=True,
+                         **b.options)
         seqs = per_sequence_scores(task, bench, out, b.options.get('split'), str(table['protocol'].iloc[0]))
         with atomic_write(out / 'per_sequence.json', 'w') as f: json.dump(seqs, f, indent=1)
         with atomic_write(out / 'scores.json', 'w') as f:
@@ -701,6 +718,12 @@ def read_results(csv: str | os.PathLike) -> pd.DataFrame:
     "A grid's `results.csv` (empty frame if absent), identity columns as text."
     csv = Path(csv)
     if not csv.is_file(): return pd.DataFrame()
+    import csv as _csv
+    with open(csv, newline='') as f: records = list(_csv.reader(f))
+    for no, rec in enumerate(records[1:], 2):          # pandas would pad a cut row with empty cells without a word
+        if rec and len(rec) != len(records[0]):
+            raise ValueError(f"{csv}: line {no} has {len(rec)} of the header's {len(records[0])} fields (a damaged or "
+                             f"hand-edited row: {','.join(rec)[:60]!r}...); delete the line to recompute that result")
     return pd.read_csv(csv, dtype={c: str for c in [*KEY_COLUMNS.values(), 'run_key', 'result_key', 'stale_why']},
                        keep_default_na=False, na_values={m: [''] for ms in METRICS.values() for m in ms})
 

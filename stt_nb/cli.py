@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 # %% auto #0
-__all__ = ['TOY_COMMANDS', 'METHOD_TASKS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args',
+__all__ = ['TOY_COMMANDS', 'CLI_ERRORS', 'METHOD_TASKS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args',
            'stt_train_main', 'build_eval_parser', 'stt_eval_main', 'build_ablate_parser', 'stt_ablate_main']
 
 # %% ../nbs/90_cli.ipynb #7009dcb6
@@ -58,11 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_data)
     return p
 
+# what a command reports as one line: the package's own errors (ConfigError, CheckpointError and DataError are
+# ValueErrors, NonFiniteLossError an ArithmeticError), bad values, and every OSError (missing, foreign or unwritable
+# files and folders, symlink loops), with its path; STT_NB_DEBUG=1 shows the traceback instead
+CLI_ERRORS = (ValueError, KeyError, TypeError, RuntimeError, ArithmeticError, OSError, RecursionError)
+
+def _message(e: BaseException) -> str:
+    "One line for `e`: a KeyError's text without quotes, an OSError's reason and path(s) without its errno."
+    if isinstance(e, KeyError) and e.args: return str(e.args[0])
+    if isinstance(e, OSError) and e.strerror and e.filename is not None:
+        return f"{e.strerror}: {e.filename}" + (f" → {e.filename2}" if e.filename2 else '')
+    return str(e) or type(e).__name__
+
 def _run(prog: str, what: str, fn, a) -> int:
+    import os
     try: fn(a)
-    except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, RuntimeError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f'{prog} {what}: error: {msg}', file=sys.stderr)
+    except CLI_ERRORS as e:
+        if os.environ.get('STT_NB_DEBUG') == '1': raise
+        print(f'{prog} {what}: error: {_message(e)}', file=sys.stderr)
         return 1
     return 0
 
@@ -112,6 +125,13 @@ def stt_train_main(argv: Sequence[str] | None = None) -> int:
     return _run('stt_train', a.task, _train, a)
 
 # %% ../nbs/90_cli.ipynb #a3f48211
+def _positive_int(s: str) -> int:
+    "argparse type: an integer >= 1 (argparse names the option in its error)."
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}") from None
+    if v < 1: raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {v}")
+    return v
+
 def build_eval_parser() -> argparse.ArgumentParser:
     "The `stt_eval` argument parser."
     p = argparse.ArgumentParser(prog='stt_eval', description='Label-propagation evaluation and DAVIS-2017 metrics.')
@@ -135,18 +155,20 @@ def build_eval_parser() -> argparse.ArgumentParser:
         e.add_argument('--depth', type=int, choices=[18, 50], default=18, help='ResNet depth (default: 18)')
         e.add_argument('--device', default='auto', help="'auto' (default), 'cpu', 'cuda', 'cuda:N'")
         e.add_argument('--split', default=None, help='split (default: DAVIS val, JHMDB test, VIP val)')
-        e.add_argument('--input-size', type=int, default=None,
+        e.add_argument('--input-size', type=_positive_int, default=None,
                        help="DAVIS short side / JHMDB, VIP square side (default: the protocol's: 480, 320, 560)")
         e.add_argument('--colour', choices=['lab', 'rgb'], default='lab', help='input colour space (default: lab)')
-        e.add_argument('--batch-size', type=int, default=10, help='frames per backbone batch (default: 10)')
+        e.add_argument('--batch-size', type=_positive_int, default=10, help='frames per backbone batch (default: 10)')
         e.add_argument('--sequences', nargs='+', default=None, metavar='NAME', help='evaluate only these videos')
-        e.add_argument('--workers', type=int, default=None, help='DAVIS scoring processes (default: one per core)')
+        e.add_argument('--workers', type=_positive_int, default=None, help='DAVIS scoring processes (default: one per core)')
         e.add_argument('--seed', type=int, default=0, help="seed of the 'random' weights (default: 0)")
         e.add_argument('--no-strict', action='store_true', help='load checkpoints non-strictly (report what is skipped)')
         e.add_argument('--path', choices=['auto', 'tiled', 'dense'], default='auto',
                        help='propagation kernels (default auto: dense on CUDA when it fits, tiled otherwise)')
         e.add_argument('--max-memory-mb', type=float, default=None,
                        help='propagation working-set budget in MB (default: half the free RAM / 80%% of free GPU memory)')
+        e.add_argument('--overwrite', action='store_true',
+                       help='clear the predictions another evaluation left in --out (default: refuse to mix them)')
         e.add_argument('--no-progress', action='store_true')
     return p
 
@@ -159,7 +181,7 @@ def _eval(a):
     df = run_eval(a.command, a.checkpoint, a.data_root, a.out, stride=a.stride, protocol=a.protocol, depth=a.depth,
                   device=a.device, split=a.split, input_size=a.input_size, colour=a.colour, batch_size=a.batch_size,
                   sequences=a.sequences, n_workers=a.workers, seed=a.seed, strict=not a.no_strict,
-                  progress=not a.no_progress, path=a.path, max_memory_mb=a.max_memory_mb)
+                  progress=not a.no_progress, path=a.path, max_memory_mb=a.max_memory_mb, overwrite=a.overwrite)
     print(df.to_string(index=False))
 
 def stt_eval_main(argv: Sequence[str] | None = None) -> int:

@@ -281,6 +281,7 @@ def config_to_dict(cfg) -> dict:
 def _load_mapping(path: Path) -> dict:
     import yaml
     if not path.exists(): raise FileNotFoundError(f"config file not found: {path}")
+    if path.is_dir(): raise ConfigError(f"{path} is a folder, not a config file (.yaml, .yml or .json)")
     text = path.read_text(encoding='utf-8')
     try:
         if path.suffix.lower() == '.json': d = json.loads(text)
@@ -339,5 +340,8 @@ def apply_overrides(cfg, overrides: typing.Sequence[str] = ()):
             if not isinstance(node.get(p), dict): raise ConfigError(f"override {o!r}: {p!r} is not a config section")
             node = node[p]
         if parts[-1] not in node: raise ConfigError(f"override {o!r}: unknown key {key!r}; valid keys here: {sorted(node)}")
+        if val.strip() == MISSING:
+            raise ConfigError(f"override {o!r}: {MISSING!r} marks a required value in a config file; an override must "
+                              f"give the value ({key}=VALUE)")
         node[parts[-1]] = yaml.safe_load(val)
     return config_from_dict(type(cfg), d)

@@ -383,6 +383,34 @@ def _load_masks(frame_paths: Sequence[Path], ann_dir: Path, size: tuple[int, int
         raise DataError(f"video {video!r}: annotation not found: {missing} (frames 0..{len(ann) - 1} need one each)")
     return first, np.stack([first] + [_load_label(a, size, f) for a, f in zip(ann[1:], frame_paths[1:])])
 
+def _check_numbering(paths: Sequence[Path], video: str) -> None:
+    "Frames named by number (DAVIS 00000.jpg, ...) must have no gap: a gap is a deleted frame, named here."
+    stems = [p.stem for p in paths]
+    if len(stems) < 2 or not all(s.isdigit() for s in stems): return
+    nums = [int(s) for s in stems]
+    gaps = sorted(set(range(nums[0], nums[-1] + 1)) - set(nums))
+    if gaps:
+        name = str(gaps[0]).zfill(len(stems[0])) + paths[0].suffix
+        raise DataError(f"video {video!r}: frame {paths[0].parent / name} is missing (frames {stems[0]}..{stems[-1]} "
+                        f"are numbered; {len(gaps)} missing)")
+
+def _check_annotations(paths: Sequence[Path], ann_dir: Path, video: str, require_all: bool) -> None:
+    "Without decoding: frame 0's annotation exists, every annotation has its frame, and (when required) every frame its annotation."
+    if not (ann_dir / (paths[0].stem + '.png')).is_file():
+        raise DataError(f"video {video!r}: first-frame annotation not found: {ann_dir / (paths[0].stem + '.png')}")
+    anns = list_images(ann_dir, ('.png',))
+    stems = {p.stem for p in paths}
+    orphan = [a for a in anns if a.stem not in stems]
+    if orphan:
+        raise DataError(f"video {video!r}: frame {paths[0].parent / (orphan[0].stem + paths[0].suffix)} is missing "
+                        f"(its annotation {orphan[0]} exists)")
+    if require_all or len(anns) > 1:                    # as `_load_masks`: frame 0 only, or every frame
+        have = {a.stem for a in anns}
+        missing = [p for p in paths if p.stem not in have]
+        if missing:
+            raise DataError(f"video {video!r}: annotation not found: {ann_dir / (missing[0].stem + '.png')} "
+                            f"(frames 0..{len(paths) - 1} need one each)")
+
 def _ids(mask: np.ndarray) -> list[int]:
     return [int(v) for v in np.unique(mask) if v not in (0, 255)]
 
@@ -397,6 +425,13 @@ class _VideoReader:
             return self._load(key)
         return self._load(self.videos[key])
     def _load(self, name: str) -> VideoSample: raise NotImplementedError
+    def _check(self, name: str) -> None: raise NotImplementedError
+    def check_files(self, names: Sequence[str] | None = None) -> None:
+        """Check, without decoding anything, that every frame and annotation of the videos `names` (default: all) is
+        there: one `DataError` naming the first missing file (so an evaluation fails before it starts, not after)."""
+        for n in (self.videos if names is None else names):
+            if n not in self.videos: raise DataError(f"{type(self).__name__}: no video {n!r} in this split")
+            self._check(n)
     def __repr__(self) -> str: return f"{type(self).__name__}({str(self.root)!r}, {len(self)} videos)"
 
 # %% ../nbs/03_data.ipynb #c825bd07
@@ -412,9 +447,18 @@ class DavisReader(_VideoReader):
         self.split, self.resolution = split, resolution
         self.videos = _read_list(self.root/'ImageSets'/str(year)/f'{split}.txt', 'DAVIS split list')
 
-    def _load(self, name: str) -> VideoSample:
+    def _frames(self, name: str) -> list[Path]:
         paths = list_images(self.root/'JPEGImages'/self.resolution/name, ('.jpg', '.jpeg', '.png'))
         if not paths: raise DataError(f"DAVIS sequence {name!r}: no frames in {self.root/'JPEGImages'/self.resolution/name}")
+        return paths
+
+    def _check(self, name: str) -> None:
+        paths = self._frames(name)
+        _check_numbering(paths, name)
+        _check_annotations(paths, self.root/'Annotations'/self.resolution/name, name, require_all=False)
+
+    def _load(self, name: str) -> VideoSample:
+        paths = self._frames(name)
         frames = _load_frames(paths, name)
         first, masks = _load_masks(paths, self.root/'Annotations'/self.resolution/name, frames.shape[1:3], name,
                                    require_all=False)
@@ -471,11 +515,17 @@ class JhmdbReader(_VideoReader):
         if not self.entries: raise DataError(f"JHMDB: no videos in split {split!r} under {self.root}")
         self.videos = list(self.entries)
 
-    def _load(self, name: str) -> VideoSample:
+    def _frames(self, name: str) -> tuple[list[Path], Path]:
         folder, mat = self.entries[name]
         paths = list_images(folder, ('.png', '.jpg', '.jpeg'))
         if not paths: raise DataError(f"JHMDB video {name!r}: no frames in {folder}")
         if not mat.is_file(): raise DataError(f"JHMDB video {name!r}: keypoint file not found: {mat}")
+        return paths, mat
+
+    def _check(self, name: str) -> None: _check_numbering(self._frames(name)[0], name)
+
+    def _load(self, name: str) -> VideoSample:
+        paths, mat = self._frames(name)
         import scipy.io
         try: pos = scipy.io.loadmat(str(mat))['pos_img']
         except KeyError: raise DataError(f"JHMDB keypoint file {mat} has no 'pos_img' entry") from None
@@ -511,9 +561,18 @@ class VipReader(_VideoReader):
         raise DataError(f"VIP video {name!r}: no annotation folder {self.root/'Annotations'/'Category_ids'/name} "
                         f"or {self.root/'Annotations'/name}")
 
-    def _load(self, name: str) -> VideoSample:
+    def _frames(self, name: str) -> list[Path]:
         paths = list_images(self.root/'Images'/name, ('.jpg', '.jpeg', '.png'))
         if not paths: raise DataError(f"VIP video {name!r}: no frames in {self.root/'Images'/name}")
+        return paths
+
+    def _check(self, name: str) -> None:
+        paths = self._frames(name)
+        _check_numbering(paths, name)
+        _check_annotations(paths, self.annotation_dir(name), name, require_all=True)
+
+    def _load(self, name: str) -> VideoSample:
+        paths = self._frames(name)
         frames = _load_frames(paths, name)
         first, masks = _load_masks(paths, self.annotation_dir(name), frames.shape[1:3], name, require_all=True)
         bad = [int(v) for v in np.unique(masks) if len(VIP_CLASSES) <= v < 255]

@@ -28,7 +28,7 @@ from . import metrics
 __all__ = ['TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'COLOURS', 'FeatureSource', 'load_eval_backbone', 'frames_to_input',
            'backbone_features', 'extract_features', 'task_input_size', 'write_label_png', 'resize_nearest',
            'first_frame_labels', 'predict_segmentation', 'predict_keypoints', 'score_davis', 'score_vip', 'EvalConfig',
-           'run_eval', 'show_predictions']
+           'output_identity', 'run_eval', 'show_predictions']
 
 # %% ../nbs/33_evaluate.ipynb #49dbdb65
 TASKS = ('davis', 'jhmdb', 'vip')
@@ -228,6 +228,7 @@ class EvalConfig:
     progress: bool = True
     path: str = 'auto'                  # propagation: 'tiled' (CPU default), 'dense' (CUDA default when it fits), 'auto'
     max_memory_mb: float | None = None  # propagation working-set budget; default: half the free RAM / 80 % of free GPU memory
+    overwrite: bool = False             # clear the predictions another evaluation left in `out` (else: refuse)
 
     def __post_init__(self):
         if self.task not in TASKS: raise ValueError(f"unknown task {self.task!r}; valid: {list(TASKS)}")
@@ -237,7 +238,57 @@ class EvalConfig:
             raise ValueError(f"unknown init scheme {self.init_scheme!r}; valid: {list(INIT_SCHEMES)}")
         if self.path not in PATHS: raise ValueError(f"unknown propagation path {self.path!r}; valid: {list(PATHS)}")
         if not self.out: raise ValueError("an output folder `out` is required")
+        for k, low in (('batch_size', 1), ('input_size', 1), ('n_workers', 1)):
+            v = getattr(self, k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
+                raise ValueError(f"{k} must be an integer >= {low}, got {v!r}")
+        if self.max_memory_mb is not None and not (math.isfinite(self.max_memory_mb) and self.max_memory_mb > 0):
+            raise ValueError(f"max_memory_mb must be a finite number > 0, got {self.max_memory_mb!r}")
         if self.split is None: self.split = DEFAULT_SPLITS[self.task]
+
+# what makes two evaluations' predictions the same: every `EvalConfig` field but the bookkeeping (where and how fast
+# they are computed, which videos of the split this call covers), with the checkpoint file's identity
+_OUTPUT_BOOKKEEPING = ('out', 'device', 'batch_size', 'sequences', 'n_workers', 'progress', 'path', 'max_memory_mb',
+                       'overwrite')
+_OUTPUTS = ('scores.csv', 'eval_config.json', 'keypoints', 'global_results-{split}.csv', 'per-sequence_results-{split}.csv')
+
+def output_identity(cfg: EvalConfig, backbone: str = '') -> dict:
+    """The settings that determine the predictions `run_eval` writes into `cfg.out`: the checkpoint (a file by path,
+    size and modification time), the benchmark folder, and every option that changes a prediction."""
+    d = {k: v for k, v in asdict(cfg).items() if k not in _OUTPUT_BOOKKEEPING}
+    if cfg.checkpoint not in RANDOM_CHECKPOINTS:                # seed and init scheme only make random weights
+        del d['seed'], d['init_scheme']
+        ck = Path(cfg.checkpoint)
+        if ck.is_file(): st = ck.stat(); d['checkpoint'] = [str(ck.resolve()), st.st_size, st.st_mtime_ns]
+    d['data_root'] = str(Path(cfg.data_root).resolve()); d['backbone'] = backbone
+    return json.loads(json.dumps(d, default=str))
+
+def _claim_output(cfg: EvalConfig, identity: dict, names: Sequence[str]) -> Path:
+    """Create `cfg.out` for this evaluation, or refuse (unless `cfg.overwrite`, which clears them) when it holds
+    predictions of another checkpoint or other options, or files no evaluation wrote. Writes `eval_config.json`."""
+    out = Path(cfg.out)
+    for q in (out, *out.parents):
+        if q.exists() and not q.is_dir(): raise NotADirectoryError(f"cannot create the output folder {out}: {q} is a file")
+    ours = {n.format(split=cfg.split) for n in _OUTPUTS}
+    if out.is_dir() and any(out.iterdir()):
+        rec = out / 'eval_config.json'
+        try: old = json.loads(rec.read_text()).get('identity') if rec.is_file() else None
+        except ValueError: old = None
+        if old != identity and not cfg.overwrite:
+            what = ('the predictions of another evaluation (' + ', '.join(f"{k} {old.get(k)!r}" for k in identity
+                    if old.get(k) != identity[k])[:300] + ')') if isinstance(old, dict) else \
+                   f"files no evaluation of this checkpoint wrote ({', '.join(sorted(p.name for p in out.iterdir())[:4])})"
+            raise FileExistsError(f"{out} holds {what}: refusing to mix them with this one's. Choose another --out, or "
+                                  f"pass --overwrite (overwrite=True) to clear the predictions there first")
+        if old != identity:                               # overwrite: remove what an evaluation writes, nothing else
+            import shutil
+            for p in out.iterdir():
+                pngs_only = p.is_dir() and all(q.suffix.lower() == '.png' for q in p.iterdir())
+                if p.name in ours or pngs_only: shutil.rmtree(p) if p.is_dir() else p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / 'eval_config.json', 'w') as f:
+        json.dump({'identity': identity, 'status': 'running', 'videos': list(names)}, f, indent=1, default=str)
+    return out
 
 def _reader(cfg: EvalConfig):
     root = Path(cfg.data_root)
@@ -262,20 +313,22 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
     batch_size, sequences, n_workers, seed, init_scheme, strict, progress, path, max_memory_mb."""
     t_start = time.perf_counter()
     cfg = EvalConfig(task, str(checkpoint), str(data_root), str(out), **options)
-    out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
     device = get_device(cfg.device)
     protocol = get_protocol(cfg.protocol, cfg.task, cfg.stride)
-    reader = _reader(cfg)
+    reader = _reader(cfg)                                       # every input is checked before anything is written:
     names = list(cfg.sequences) if cfg.sequences else list(reader.videos)
     unknown = [n for n in names if n not in reader.videos]
     if unknown: raise ValueError(f"{cfg.task} split {cfg.split!r} has no video(s) {unknown}")
-    if features_fn is None:
+    reader.check_files(names)                                   # every frame and annotation file (listings only)
+    if features_fn is None:                                     # the checkpoint
         model, desc = load_eval_backbone(cfg.checkpoint, cfg.depth, cfg.stride, cfg.seed, cfg.strict,
                                          init_scheme=cfg.init_scheme)
         def features_fn(s: VideoSample):
             size = task_input_size(cfg.task, *s.size, cfg.input_size)
             return backbone_features(model, s.frames, size, device, cfg.batch_size, cfg.colour)
     else: desc = cfg.checkpoint                                 # a label for the table: features_fn replaces the backbone
+    identity = output_identity(cfg, desc)
+    out = _claim_output(cfg, identity, names)                   # the output folder is this evaluation's, or an error
     bar = None
     if cfg.progress:
         from tqdm.auto import tqdm
@@ -315,7 +368,7 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
     table = pd.DataFrame([row])
     with atomic_write(out / 'scores.csv', 'w') as f: table.to_csv(f, index=False, float_format='%.4f')
     resolved = asdict(cfg) | dict(device=str(device), protocol_settings=asdict(protocol), backbone=desc,
-                                  stt_nb_version=stt_nb.__version__)
+                                  stt_nb_version=stt_nb.__version__, identity=identity, status='done')
     with atomic_write(out / 'eval_config.json', 'w') as f: json.dump(resolved, f, indent=1, default=str)
     return table
 

@@ -18,17 +18,19 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 import stt_nb
 from .core import (ConfigError, apply_overrides, atomic_write, config_from_dict, config_to_dict, get_device,
-                         load_config, load_torch_file, rgb_to_student, save_config, seed_everything)
+                         load_config, load_torch_file, raise_if_missing, CheckpointError, rgb_to_student, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['TASKS', 'META_COLUMNS', 'RUN_HOOKS', 'RunConfig', 'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig',
-           'make_config_class', 'task_config_class', 'check_train_config', 'scaled_lr', 'build_optimizer', 'lr_factor',
-           'LRFactor', 'build_scheduler', 'plot_lr_schedule', 'DistInfo', 'init_distributed', 'unwrap_model',
-           'ResumableSampler', 'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task',
-           'ToyModelConfig', 'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state',
-           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata', 'NonFiniteLossError',
-           'read_jsonl', 'read_metrics', 'plot_losses', 'RunEnd', 'register_run_hook', 'initial_state', 'state_digest',
-           'TrainResult', 'train', 'tf32_mode', 'run_training', 'profile_steps']
+__all__ = ['TASKS', 'DEBUG_ENV', 'META_COLUMNS', 'RUN_HOOKS', 'RESUME_FREE', 'RESUME_APPLIED', 'RUN_MARKER', 'RunConfig',
+           'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig', 'make_config_class', 'task_config_class',
+           'check_train_config', 'check_out_dir', 'scaled_lr', 'build_optimizer', 'lr_factor', 'LRFactor',
+           'build_scheduler', 'plot_lr_schedule', 'DistInfo', 'init_distributed', 'unwrap_model', 'ResumableSampler',
+           'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task', 'ToyModelConfig',
+           'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state', 'set_rng_state',
+           'save_checkpoint', 'check_state_keys', 'read_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata',
+           'NonFiniteLossError', 'read_jsonl', 'read_metrics', 'plot_losses', 'RunEnd', 'register_run_hook',
+           'initial_state', 'state_digest', 'config_changes', 'claim_run_dir', 'TrainResult', 'train', 'tf32_mode',
+           'run_training', 'profile_steps']
 
 # %% ../nbs/20_training.ipynb #25731b98
 @dataclass
@@ -119,7 +121,8 @@ def task_config_class(task) -> type:
 
 # %% ../nbs/20_training.ipynb #5ec3c3fa
 def check_train_config(cfg) -> None:
-    "Raise `ConfigError` naming the key when a shared section of `cfg` holds an invalid value."
+    "Raise `ConfigError` naming the key when a shared section of `cfg` holds an invalid value (or a required `???`)."
+    raise_if_missing(cfg, f'{type(cfg).__name__} config')        # every path: files, dicts, overrides, dataclasses
     for sec, cls in (('run', RunConfig), ('optim', OptimConfig), ('schedule', ScheduleConfig), ('loop', LoopConfig)):
         if not isinstance(getattr(cfg, sec, None), cls):
             raise ConfigError(f"config {type(cfg).__name__} needs a `{sec}` section of type {cls.__name__}")
@@ -127,7 +130,8 @@ def check_train_config(cfg) -> None:
     checks = [('run.log_every', r.log_every >= 1, '>= 1'), ('run.ckpt_every', r.ckpt_every >= 0, '>= 0'),
               ('run.keep_last', r.keep_last is None or r.keep_last >= 1, '>= 1 or null'),
               ('run.seed', 0 <= r.seed < 2**31, 'in [0, 2**31)'), ('run.name', bool(r.name.strip()), 'non-empty'),
-              ('optim.lr', o.lr > 0, '> 0'), ('optim.weight_decay', o.weight_decay >= 0, '>= 0'),
+              ('optim.lr', math.isfinite(o.lr) and o.lr > 0, 'a finite number > 0'),
+              ('optim.weight_decay', math.isfinite(o.weight_decay) and o.weight_decay >= 0, 'a finite number >= 0'),
               ('optim.momentum', 0 <= o.momentum < 1, 'in [0, 1)'),
               ('optim.betas', all(0 <= b < 1 for b in o.betas), 'in [0, 1)'),
               ('optim.lr_scale_batch', o.lr_scale_batch is None or o.lr_scale_batch >= 1, '>= 1 or null'),
@@ -136,13 +140,28 @@ def check_train_config(cfg) -> None:
               ('schedule.min_lr_factor', 0 <= s.min_lr_factor <= 1, 'in [0, 1]'),
               ('loop.epochs', l.epochs >= 1, '>= 1'), ('loop.max_steps', l.max_steps is None or l.max_steps >= 1, '>= 1 or null'),
               ('loop.batch_size', l.batch_size >= 1, '>= 1'), ('loop.num_workers', l.num_workers >= 0, '>= 0'),
-              ('loop.grad_clip', l.grad_clip is None or l.grad_clip > 0, '> 0 or null')]
+              ('loop.grad_clip', l.grad_clip is None or (math.isfinite(l.grad_clip) and l.grad_clip > 0),
+               'a finite number > 0, or null')]
     for key, ok, want in checks:
         if not ok:
             sec, k = key.split('.')
             raise ConfigError(f"{key} must be {want}, got {getattr(getattr(cfg, sec), k)!r}")
-    if '/' in r.name or '\\' in r.name or r.name in ('.', '..'):
-        raise ConfigError(f"run.name must be a plain folder name, got {r.name!r}")
+    if '/' in r.name or '\\' in r.name or r.name in ('.', '..') or r.name != r.name.strip():
+        raise ConfigError(f"run.name must be a plain folder name (no path separator), got {r.name!r}")
+    if r.out_dir is not None: check_out_dir(r.out_dir, 'run.out_dir')
+
+# folders no run may write into: the file-system root, top-level folders shared by everyone, and system trees
+_SHARED_TOP = ('/', '/home', '/mnt', '/media', '/opt', '/run', '/srv', '/var', '/snap')
+_SYSTEM_TREES = ('/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sbin', '/sys', '/usr')
+
+def check_out_dir(path: str | os.PathLike, key: str = 'run.out_dir') -> Path:
+    "`path` resolved; `ConfigError` naming `key` when it is the root, a shared top-level folder or inside a system tree."
+    p = Path(path).expanduser().resolve()
+    s = p.as_posix()
+    if s in _SHARED_TOP or any(s == t or s.startswith(t + '/') for t in _SYSTEM_TREES):
+        raise ConfigError(f"{key}={str(path)!r} resolves to {s}, a system folder: runs never write there; choose a "
+                          f"folder of your own (e.g. {key}=outputs)")
+    return p
 
 # %% ../nbs/20_training.ipynb #53422d11
 def scaled_lr(optim_cfg: OptimConfig, batch_size: int, world_size: int = 1) -> float:
@@ -486,16 +505,46 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
     with atomic_write(path, 'wb') as f: torch.save(ckpt, f)
     return path
 
-def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, optimizer=None, scheduler=None,
-                    scaler=None, rank: int | None = 0, map_location='cpu', strict: bool = True) -> dict:
-    "Read a checkpoint and restore the given objects (and, unless `rank` is None, that rank's RNG states); returns it."
+DEBUG_ENV = 'STT_NB_DEBUG'     # set to 1 for full details (key lists, tracebacks) behind one-line errors
+
+def check_state_keys(path: str | os.PathLike, model: nn.Module, state: Mapping) -> None:
+    """One `CheckpointError` naming `path` when the keys or shapes of `state` do not fit `model` (a checkpoint of
+    another task or depth); the full key lists only with the environment variable `STT_NB_DEBUG=1`."""
+    want = model.state_dict()
+    missing = [k for k in want if k not in state]
+    extra = [k for k in state if k not in want]
+    shape = lambda v: tuple(getattr(v, 'shape', ()))
+    shapes = [k for k in want if k in state and shape(state[k]) != shape(want[k])]
+    if not (missing or extra or shapes): return
+    parts = ([f"{len(missing)} of the model's {len(want)} entries are missing (e.g. {missing[0]!r})"] if missing else []) + \
+            ([f"{len(extra)} of the file's {len(state)} entries are not in the model (e.g. {extra[0]!r})"] if extra else []) + \
+            ([f"{len(shapes)} differ in shape (e.g. {shapes[0]!r}: {shape(state[shapes[0]])} in the file, "
+              f"{shape(want[shapes[0]])} in the model)"] if shapes else [])
+    more = (f"\nmissing: {missing}\nunexpected: {extra}\nshapes: {shapes}" if os.environ.get(DEBUG_ENV) == '1'
+            else f" (set {DEBUG_ENV}=1 for the full lists)")
+    raise CheckpointError(f"{path}: its weights do not fit this {type(model).__name__} (a checkpoint of another task or "
+                          f"depth?): {'; '.join(parts)}{more}")
+
+def read_checkpoint(path: str | os.PathLike, map_location='cpu') -> dict:
+    "The training checkpoint `path` as a dict, or one error naming the file (unreadable, or no 'model' entry)."
     path = Path(path)
     ckpt = load_torch_file(path, map_location=map_location)     # one CheckpointError naming the file if unreadable
     if not isinstance(ckpt, dict) or 'model' not in ckpt:
-        raise ValueError(f"{path}: not a training checkpoint (no 'model' entry)")
+        raise CheckpointError(f"{path}: not a training checkpoint (no 'model' entry)")
+    return ckpt
+
+def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, optimizer=None, scheduler=None,
+                    scaler=None, rank: int | None = 0, map_location='cpu', strict: bool = True,
+                    ckpt: Mapping | None = None) -> dict:
+    """Read a checkpoint (or take `ckpt`, already read from `path`) and restore the given objects (and, unless `rank`
+    is None, that rank's RNG states); returns it."""
+    path = Path(path)
+    if ckpt is None: ckpt = read_checkpoint(path, map_location)
     for obj, key in ((optimizer, 'optimizer'), (scheduler, 'scheduler'), (scaler, 'scaler')):
         if obj is not None and ckpt.get(key) is None: raise ValueError(f"{path}: has no {key} state to restore")
-    if model is not None: unwrap_model(model).load_state_dict(ckpt['model'], strict=strict)
+    if model is not None:
+        if strict: check_state_keys(path, unwrap_model(model), ckpt['model'])
+        unwrap_model(model).load_state_dict(ckpt['model'], strict=strict)
     if optimizer is not None: optimizer.load_state_dict(ckpt['optimizer'])
     if scheduler is not None: scheduler.load_state_dict(ckpt['scheduler'])
     if scaler is not None: scaler.load_state_dict(ckpt['scaler'])
@@ -697,17 +746,63 @@ class _LoopState:
     grad_norm: Optional[float] = None          # of the last step, before clipping
     last_ckpt: Optional[Path] = None           # the last good latest.pt (named by NonFiniteLossError)
     init_digest: Optional[str] = None          # `state_digest` of the step-0 weights (run-end hooks; kept by checkpoints)
+    seconds: float = 0.0                       # training seconds of the segments before this one, up to `step`
 
 def _window_state(st: _LoopState) -> dict:
     "The open logging window as plain numbers (float32 sums are exact as Python floats)."
     return {'n': st.win_n, 'sums': {k: float(v) for k, v in st.win.items()}, 'times': dict(st.times)}
 
-def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo) -> _LoopState:
-    "Load `ckpt_path` into the built parts and this rank's RNGs; returns the loop state to continue from."
+# config keys a resume may change: `RESUME_FREE` change nothing that is computed; `RESUME_APPLIED` are applied from the
+# resumed step on (the schedule is rebuilt for them); any other change is refused
+RESUME_FREE = ('run.name', 'run.out_dir', 'run.progress', 'run.overwrite', 'run.tensorboard', 'run.device',
+               'run.log_every', 'run.ckpt_every', 'run.keep_last', 'run.sync_timing')
+RESUME_APPLIED = ('optim.lr', 'loop.epochs', 'loop.max_steps')
+
+def config_changes(old: Mapping, new: Mapping) -> dict[str, tuple]:
+    "Dotted key → (old, new) for each value of config dict `new` that differs in `old` (a key `old` lacks is unchanged)."
+    return {f"{s}.{k}": (old.get(s, {}).get(k), v) for s in new if isinstance(new[s], dict) for k, v in new[s].items()
+            if isinstance(old.get(s), dict) and k in old[s] and old[s][k] != v}
+
+def _resume_changes(ckpt_path: Path, ck: Mapping, cfg, task_name: str) -> dict[str, tuple]:
+    "The config changes a resume applies (`RESUME_APPLIED`); a checkpoint of another task or any other change is refused."
+    if ck.get('task') not in (None, task_name):
+        raise ConfigError(f"{ckpt_path}: a checkpoint of task {ck['task']!r}, not {task_name!r}: it cannot be resumed as "
+                          f"{task_name!r}")
+    changes = {k: v for k, v in config_changes(ck.get('config') or {}, config_to_dict(cfg)).items() if k not in RESUME_FREE}
+    refused = {k: v for k, v in changes.items() if k not in RESUME_APPLIED}
+    if refused:
+        what = ', '.join(f"{k} ({o!r} → {n!r})" for k, (o, n) in refused.items())
+        raise ConfigError(f"{ckpt_path}: cannot resume with a changed {what}: a resume continues a run as it was "
+                          f"configured, and only {', '.join(RESUME_APPLIED)} may change on the way. Start a new run "
+                          f"for the new config (another run.name, or run.overwrite=true to replace this one)")
+    return changes
+
+def _reset_schedule(parts: _Parts, cfg, info: DistInfo, step: int) -> float:
+    """Base lr and lr factor of the config that runs now, from `step` on (after a restore: the restored values when
+    nothing changed, bit for bit, since they are the same computation). Returns the lr of the next step."""
+    base = scaled_lr(cfg.optim, cfg.loop.batch_size, info.world_size)
+    factor = LRFactor(cfg.schedule, parts.total, parts.spe)
+    sch, groups = parts.scheduler, parts.optimizer.param_groups
+    sch.lr_lambdas, sch.base_lrs = [factor] * len(groups), [base] * len(groups)
+    for g in groups: g['initial_lr'], g['lr'] = base, base * factor(step)
+    sch._last_lr = [g['lr'] for g in groups]
+    return groups[0]['lr']
+
+def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo, task_name: str = '') -> tuple[_LoopState, dict]:
+    """Check, then load `ckpt_path` into the built parts and this rank's RNGs; returns the loop state to continue
+    from and the config changes applied (see `RESUME_APPLIED`). Nothing is written."""
     dev = info.device
-    ck = load_checkpoint(ckpt_path, parts.model, parts.optimizer, parts.scheduler, parts.scaler, rank=info.rank,
-                         map_location=dev)
-    st = _LoopState(step=int(ck['step']), best=float(ck.get('best_loss', math.inf)), init_digest=ck.get('init_digest'))
+    ck = read_checkpoint(ckpt_path, map_location=dev)
+    check_state_keys(ckpt_path, parts.model, ck['model'])
+    changes = _resume_changes(ckpt_path, ck, cfg, task_name)
+    step = int(ck['step'])
+    if parts.total < step:
+        raise ConfigError(f"{ckpt_path}: the run is at step {step}, past the {parts.total} steps of the new config "
+                          f"(loop.epochs / loop.max_steps): nothing to resume")
+    load_checkpoint(ckpt_path, parts.model, parts.optimizer, parts.scheduler, parts.scaler, rank=info.rank, ckpt=ck)
+    lr = _reset_schedule(parts, cfg, info, step)
+    st = _LoopState(step=step, best=float(ck.get('best_loss', math.inf)), init_digest=ck.get('init_digest'),
+                    seconds=float(ck.get('train_seconds', 0.0)))
     windows = ck.get('log_window') or []
     if info.rank < len(windows):
         w = windows[info.rank]
@@ -718,29 +813,59 @@ def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo) -> _LoopState:
                       f"{info.world_size}; the data order after resume differs from an uninterrupted run")
     if ck.get('steps_per_epoch', parts.spe) != parts.spe and info.is_main:
         warnings.warn(f"{ckpt_path}: steps per epoch changed ({ck.get('steps_per_epoch')} → {parts.spe})")
-    if info.is_main:
-        old, new = ck.get('config', {}), config_to_dict(cfg)
-        free = {'run.name', 'run.out_dir', 'run.progress', 'run.overwrite', 'run.tensorboard', 'run.device'}
-        diff = sorted(f"{s}.{k}" for s in new if isinstance(new[s], dict) for k in new[s]
-                      if old.get(s, {}).get(k, new[s][k]) != new[s][k] and f"{s}.{k}" not in free)
-        if diff: warnings.warn(f"resuming {ckpt_path} with a changed config: {diff}")
-    return st
+    if changes and info.is_main:
+        what = ', '.join(f"{k} {o!r} → {n!r}" for k, (o, n) in changes.items())
+        warnings.warn(f"resuming {ckpt_path} at step {step} with {what}: the learning-rate schedule is rebuilt for the "
+                      f"new config ({parts.total} steps, base lr {parts.scheduler.base_lrs[0]:.4g}) and continues from "
+                      f"step {step} at lr {lr:.4g}; config.yaml now holds the new config, run.json the change")
+    return st, changes
 
-def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None, step: int) -> dict:
-    "Rank 0: clear a replaced run, remove a killed run's temporaries, write config.yaml and run.json. Returns the metadata."
+RUN_MARKER = '.stt_nb_run'      # written first into every run folder: the folder is a run's, and may be written
+
+def _holds_run(run_dir: Path) -> bool:
+    return (run_dir / 'metrics.jsonl').exists() or any((run_dir / 'checkpoints').glob('*.pt'))
+
+def _check_run_dir(run_dir: Path, overwrite: bool = False, ignore: Sequence[str] = ()) -> None:
+    "`run_dir` can be a run folder (no file on its path) and, unless `overwrite`, holds nothing but a run's files."
+    for q in (run_dir, *run_dir.parents):
+        if q.exists() and not q.is_dir(): raise NotADirectoryError(f"cannot create the run folder {run_dir}: {q} is a file")
+    if overwrite or not run_dir.is_dir() or (run_dir / RUN_MARKER).exists() or _holds_run(run_dir): return
+    other = sorted(q.name for q in run_dir.iterdir() if q.name not in ignore)
+    if other:
+        raise FileExistsError(f"{run_dir} holds files no run of stt_nb wrote ({', '.join(other[:4])}"
+                              f"{', ...' if len(other) > 4 else ''}): refusing to write there. Choose another run.name "
+                              f"or run.out_dir, or set run.overwrite=true to write into it anyway")
+
+def claim_run_dir(run_dir: str | os.PathLike, overwrite: bool = False, ignore: Sequence[str] = ()) -> Path:
+    """Create `run_dir` if needed and write `RUN_MARKER` into it, unless it holds files of something else (anything
+    but the marker, a run's own files or the names in `ignore`): then `FileExistsError`, unless `overwrite`."""
+    run_dir = Path(run_dir)
+    _check_run_dir(run_dir, overwrite, ignore)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / RUN_MARKER).exists():
+        with atomic_write(run_dir / RUN_MARKER, 'w') as f:
+            json.dump({'created': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'stt_nb_version': stt_nb.__version__}, f)
+    return run_dir
+
+def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None, step: int,
+                     changes: Mapping | None = None) -> dict:
+    """Rank 0: claim the folder (`RUN_MARKER`), clear a replaced run, remove a killed run's temporaries, write
+    config.yaml (the config that runs from now on) and run.json (with the history of segments: where each started
+    and what it changed). Returns the metadata."""
     meta = run_metadata(cfg.run.seed, info.world_size, info.device)
     if not info.is_main: return meta
+    claim_run_dir(run_dir, overwrite=cfg.run.overwrite or ckpt_path is not None)
     if ckpt_path is None and cfg.run.overwrite:
         for p in [run_dir / 'metrics.jsonl', run_dir / 'diagnostics.json', *ckpt_dir.glob('*.pt')]:
             if p.exists(): p.unlink()
     _remove_stale_temps(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / 'config.yaml')
     hist = json.loads((run_dir / 'run.json').read_text()).get('starts', []) if (ckpt_path and (run_dir / 'run.json').exists()) else []
+    start = {'started': meta['started'], 'step': step, 'git_commit': meta['git_commit']}
+    if changes: start['changed'] = {k: list(v) for k, v in changes.items()}
     with atomic_write(run_dir / 'run.json', 'w') as f:
         json.dump({**meta, 'resumed_from': str(ckpt_path) if ckpt_path else None, 'resumed_step': step,
-                   'starts': hist + [{'started': meta['started'], 'step': step, 'git_commit': meta['git_commit']}]},
-                  f, indent=2)
+                   'starts': hist + [start]}, f, indent=2, default=str)
     return meta
 
 # %% ../nbs/20_training.ipynb #dc20a364
@@ -754,6 +879,8 @@ class TrainResult:
     best_loss: float | None
     checkpoint: Path | None                  # latest.pt (None when checkpoints are disabled)
     model: nn.Module | None = field(default=None, repr=False)   # the trained (unwrapped) model, this process
+    seconds: float = 0.0                     # training seconds of all the run's segments (a resumed run: up to its
+                                             # checkpoint, plus this segment)
 
 def _to_device(batch, device: torch.device):
     if torch.is_tensor(batch): return batch.to(device, non_blocking=True)
@@ -870,7 +997,8 @@ def _log_window(st: _LoopState, lr: float, parts: _Parts, cfg, info: DistInfo, l
     if bar is not None: bar.set_postfix(loss=f"{st.last_losses['loss']:.4g}", img_s=f"{row['throughput']:.1f}", refresh=False)
     st.win, st.win_n, st.times = {}, 0, dict.fromkeys(_TIMERS, 0.0)
 
-def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Path, meta: dict) -> None:
+def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Path, meta: dict, task_name: str = '',
+                seconds: float = 0.0) -> None:
     "Gather every rank's RNGs and logging window; rank 0 writes step_XXXXXX.pt, then latest.pt (and best.pt), atomically."
     r, L, spe, step = cfg.run, cfg.loop, parts.spe, st.step
     mine = {'rng': rng_state(), 'window': _window_state(st)}
@@ -884,7 +1012,7 @@ def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Pa
                  'sampler': {'epoch': epoch, 'position': (step - epoch * spe) * L.batch_size, 'seed': r.seed,
                              'shuffle': L.shuffle},
                  'log_window': [s['window'] for s in states], 'config': config_to_dict(cfg), 'meta': meta,
-                 'init_digest': st.init_digest}
+                 'init_digest': st.init_digest, 'task': task_name, 'train_seconds': seconds}
         path = save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', parts.model, parts.optimizer, parts.scheduler,
                                parts.scaler, step, epoch, [s['rng'] for s in states], extra)
         _copy_atomic(path, ckpt_dir / 'latest.pt')
@@ -908,10 +1036,18 @@ def train(cfg, task, resume: bool | str | os.PathLike = False, hooks: bool = Tru
         if (ckpt_dir / 'latest.pt').is_file(): ckpt_path = ckpt_dir / 'latest.pt'
         elif resume is True: raise FileNotFoundError(f"cannot resume: {ckpt_dir / 'latest.pt'} does not exist")
     elif resume not in (False, None): ckpt_path = Path(resume)
-    if ckpt_path is None and ((run_dir / 'metrics.jsonl').exists() or any(ckpt_dir.glob('*.pt'))):
-        if not r.overwrite:
-            raise FileExistsError(f"{run_dir} already holds a run; pass resume=True to continue it or set "
-                                  "run.overwrite=true to replace it")
+    if ckpt_path is None and _holds_run(run_dir) and not r.overwrite:
+        if (ckpt_dir / 'latest.pt').is_file():
+            raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (stt_train --resume) to continue "
+                                  "it or set run.overwrite=true to replace it")
+        raise FileExistsError(f"{run_dir} already holds a run that stopped before its first checkpoint, so it cannot be "
+                              "resumed; set run.overwrite=true to start it again (or choose another run.name)")
+    _check_run_dir(run_dir, overwrite=r.overwrite or ckpt_path is not None)
+    if ckpt_path is not None and (run_dir / 'metrics.jsonl').exists():     # the log is checked before anything is written
+        try: read_jsonl(run_dir / 'metrics.jsonl')
+        except ValueError as e:
+            raise ValueError(f"{e}; the run was not resumed and its folder was left as it was (repair or delete that "
+                             "line to resume)") from None
     info = init_distributed(r.device)
     try:
         with tf32_mode(r.tf32): return _train(cfg, task, info, run_dir, ckpt_dir, ckpt_path, hooks)
@@ -956,9 +1092,10 @@ def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: 
     parts = _build(cfg, task, info)
     keep = hooks and info.is_main and bool(RUN_HOOKS)
     built = initial_state(parts.model) if keep else None       # the step-0 weights, before a checkpoint replaces them
-    st = _restore(ckpt_path, parts, cfg, info) if ckpt_path is not None else _LoopState()
+    name = getattr(task, 'name', None) or type(task).__name__
+    st, changes = _restore(ckpt_path, parts, cfg, info, name) if ckpt_path is not None else (_LoopState(), {})
     init, init_source = _initial_weights(built, st, ckpt_path)
-    meta = _prepare_run_dir(cfg, info, run_dir, ckpt_dir, ckpt_path, st.step)
+    meta = _prepare_run_dir(cfg, info, run_dir, ckpt_dir, ckpt_path, st.step, changes)
     logger = _Logger(run_dir, info.is_main, r.tensorboard, truncate_to=st.step if ckpt_path else None)
     _wrap_ddp(parts, info, cfg.loop)
     parts.model.train()
@@ -969,6 +1106,7 @@ def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: 
     sync = (lambda: torch.cuda.synchronize(dev)) if (r.sync_timing and dev.type == 'cuda') else (lambda: None)
     if ckpt_path is not None and (ckpt_dir / 'latest.pt').exists(): st.last_ckpt = ckpt_dir / 'latest.pt'
     t_start = mark = time.perf_counter()
+    seconds = lambda: st.seconds + time.perf_counter() - t_start     # training time of every segment so far
     try:
         while st.step < parts.total:
             it = iter(_epoch_loader(task, parts, cfg, *divmod(st.step, parts.spe), dev))
@@ -983,7 +1121,7 @@ def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: 
                 if st.step % r.log_every == 0 or st.step == parts.total: _log_window(st, lr, parts, cfg, info, logger, t_start, bar)
                 if bar is not None: bar.update(1)
                 if r.ckpt_every and (st.step % r.ckpt_every == 0 or st.step == parts.total):
-                    _checkpoint(st, parts, cfg, info, ckpt_dir, meta)
+                    _checkpoint(st, parts, cfg, info, ckpt_dir, meta, name, seconds())
                 if st.step % parts.spe == 0: break
         if info.distributed: dist.barrier()
     finally:
@@ -991,7 +1129,7 @@ def _train(cfg, task, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: 
         logger.close()
     if keep: _run_end_hooks(RunEnd(run_dir, parts.model, init, init_source, st.step, r.seed, dev, cfg))
     return TrainResult(run_dir, st.step, (st.step - 1) // parts.spe if st.step else 0, st.last_losses,
-                       None if math.isinf(st.best) else st.best, st.last_ckpt, parts.model)
+                       None if math.isinf(st.best) else st.best, st.last_ckpt, parts.model, round(seconds(), 3))
 
 # %% ../nbs/20_training.ipynb #da488c2e
 def run_training(task, config: str | os.PathLike | Mapping | None = None, resume: bool | str = False,
