@@ -127,16 +127,16 @@ _HELD_OUT_PHOTOS = ('photos', tuple(media.MEDIA_SPLIT['held_out']['photos']))
 SCALES: dict[str, Scale] = {s.name: s for s in [
     Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
           ('loop.epochs=8', 'run.log_every=2', 'run.ckpt_every=2'),
-          ('loop.epochs=2', 'data.repeats=2', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2'),
+          ('loop.epochs=2', 'data.repeats=2', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2', 'data.size=64'),
           (('n_sequences', 1), ('n_frames', 12), ('height', 120), ('window_px', 48.0), ('twin_tile', 12.0)),
           (('input_size', 120),),
-          'smoke test: 8 step-1 steps, 4 step-2 steps (a checkpoint every 2, so that a killed run resumes), one '
+          'smoke test: 8 step-1 steps, 4 step-2 steps on 64-px crops (a checkpoint every 2, so that a killed run resumes), one '
           '12-frame toy DAVIS v3 sequence at 120 px; every benchmark from held-out media', seeds=(0,),
           toy_generator='toy_davis_v3',
           toy_tasks=(('jhmdb', (('n_videos', 1), ('n_frames', 6), ('height', 120)), 'toy_jhmdb_v2'),
                      ('vip', (('n_videos', 1), ('n_frames', 6), ('height', 120)), 'toy_vip_v2')),
           correspondence=(('n_pairs', 4), ('size', (120, 160)), _HELD_OUT_PHOTOS)),
-    Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('loop.epochs=320',),
+    Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', (),
           (),
           (('n_sequences', 8), ('n_frames', 24), ('height', 240)), (),
           'embedded training media on CPU (stt_nb.media MEDIA_SPLIT: training shots and photos only): 320 step-1 '
@@ -149,7 +149,7 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
                      ('vip', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_vip_v2')),
           task_eval_options=(('davis', tuple(TOY_DAVIS_V3_EVAL.items())), ('vip', (('input_size', 240),))),
           correspondence=(('n_pairs', 16), _HELD_OUT_PHOTOS)),
-    Scale('tiny_v2', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('loop.epochs=320', 'data.embedded_split=all'),
+    Scale('tiny_v2', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('data.embedded_split=all',),
           ('data.embedded_split=all', 'data.repeats=16', 'model.init_scheme=release'),
           (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),
           'the tiny scale before 0.2, kept so that its records (tests/benchmarks/results/grid_tiny*) can be rebuilt: '

@@ -166,7 +166,8 @@ def build_eval_parser() -> argparse.ArgumentParser:
         e.add_argument('--path', choices=['auto', 'tiled', 'dense'], default='auto',
                        help='propagation kernels (default auto: dense on CUDA when it fits, tiled otherwise)')
         e.add_argument('--max-memory-mb', type=float, default=None,
-                       help='propagation working-set budget in MB (default: half the free RAM / 80%% of free GPU memory)')
+                       help='propagation working-set budget in MiB (default: half the available RAM / 80%% of the free GPU '
+                            'memory, resolved once and recorded in eval_config.json)')
         e.add_argument('--overwrite', action='store_true',
                        help='clear the predictions another evaluation left in --out (default: refuse to mix them)')
         e.add_argument('--no-progress', action='store_true')

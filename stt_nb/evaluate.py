@@ -20,15 +20,15 @@ import stt_nb
 from .core import atomic_write, get_device, normalize_rgb, rgb_to_student
 from .backbone import INIT_SCHEMES, ResNetBackbone, build_backbone, feature_size, load_backbone_weights, seeded_backbone
 from .data import DavisReader, JhmdbReader, VipReader, VideoSample, eval_input_size, save_indexed_png, load_indexed_png
-from .propagation import (PATHS, PropagationProtocol, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
+from .propagation import (PATHS, PropagationProtocol, default_memory_mb, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
                                 labels_to_onehot, propagate, soft_to_labels)
 from . import metrics
 
 # %% auto #0
 __all__ = ['TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'COLOURS', 'FeatureSource', 'load_eval_backbone', 'frames_to_input',
            'backbone_features', 'extract_features', 'task_input_size', 'write_label_png', 'resize_nearest',
-           'first_frame_labels', 'predict_segmentation', 'predict_keypoints', 'score_davis', 'score_vip', 'EvalConfig',
-           'output_identity', 'run_eval', 'show_predictions']
+           'resize_nearest_legacy', 'first_frame_labels', 'predict_segmentation', 'predict_keypoints', 'score_davis',
+           'score_vip', 'EvalConfig', 'output_identity', 'run_eval', 'show_predictions']
 
 # %% ../nbs/33_evaluate.ipynb #49dbdb65
 TASKS = ('davis', 'jhmdb', 'vip')
@@ -119,6 +119,14 @@ def resize_nearest(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     from PIL import Image
     return np.asarray(Image.fromarray(np.asarray(mask, np.uint8)).resize((shape[1], shape[0]), Image.NEAREST))
 
+def resize_nearest_legacy(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest resize of an id map to `shape` = (H, W) as torch's `F.interpolate(mode='nearest')`: output pixel i takes
+    input pixel ⌊i · in / out⌋ (PIL takes the one under the output pixel's centre, ⌊(i + ½) · in / out⌋)."""
+    m = np.asarray(mask)
+    rows = np.minimum((np.arange(shape[0]) * m.shape[0]) // shape[0], m.shape[0] - 1)
+    cols = np.minimum((np.arange(shape[1]) * m.shape[1]) // shape[1], m.shape[1] - 1)
+    return m[rows][:, cols]
+
 def first_frame_labels(mask: np.ndarray, size: tuple[int, int], protocol: PropagationProtocol,
                        input_size: tuple[int, int] | None = None) -> tuple[torch.Tensor, list[int], np.ndarray]:
     """First-frame labels `[K, h, w]` on the feature grid `size`, the id of each channel, and frame 0's output `[H, W]`,
@@ -129,7 +137,8 @@ def first_frame_labels(mask: np.ndarray, size: tuple[int, int], protocol: Propag
     if protocol.label_downsample == 'nearest':            # STT: resized with the frames, then to the grid
         m_in = m if input_size is None or tuple(input_size) == (H, W) else resize_nearest(m, tuple(input_size))
         labels0, ids = labels_to_onehot(m_in, size, 'nearest')
-        return labels0, ids, (m if m_in is m else resize_nearest(m_in, (H, W)))
+        back = resize_nearest_legacy if protocol.frame0_resize == 'legacy' else resize_nearest
+        return labels0, ids, (m if m_in is m else back(m_in, (H, W)))
     labels0, ids = labels_to_onehot(m, size, protocol.label_downsample)      # CRW: soft labels on the grid
     return labels0, ids, soft_to_labels(labels0, (H, W), protocol.minmax, ids).numpy().astype(np.uint8)
 
@@ -227,7 +236,8 @@ class EvalConfig:
     strict: bool = True                 # checkpoint keys must match the backbone exactly
     progress: bool = True
     path: str = 'auto'                  # propagation: 'tiled' (CPU default), 'dense' (CUDA default when it fits), 'auto'
-    max_memory_mb: float | None = None  # propagation working-set budget; default: half the free RAM / 80 % of free GPU memory
+    max_memory_mb: float | None = None  # propagation working-set budget in MiB (2**20 bytes); None: resolved once per run
+                                        # by `propagation.default_memory_mb` and recorded in eval_config.json
     overwrite: bool = False             # clear the predictions another evaluation left in `out` (else: refuse)
 
     def __post_init__(self):
@@ -334,7 +344,8 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
         from tqdm.auto import tqdm
         bar = tqdm(total=len(names), desc=f'{cfg.task} videos', unit='video')
     keypoints, gt_keypoints, n_frames = {}, {}, 0
-    prop = dict(path=cfg.path, max_memory_mb=cfg.max_memory_mb)
+    budget = cfg.max_memory_mb if cfg.max_memory_mb is not None else default_memory_mb(device)   # MiB, one for all videos
+    prop = dict(path=cfg.path, max_memory_mb=budget)
     try:
         for sample in _prefetched(reader, names):
             feats = features_fn(sample)
@@ -368,7 +379,8 @@ def run_eval(task: str = 'davis', checkpoint: str | os.PathLike | None = 'random
     table = pd.DataFrame([row])
     with atomic_write(out / 'scores.csv', 'w') as f: table.to_csv(f, index=False, float_format='%.4f')
     resolved = asdict(cfg) | dict(device=str(device), protocol_settings=asdict(protocol), backbone=desc,
-                                  stt_nb_version=stt_nb.__version__, identity=identity, status='done')
+                                  stt_nb_version=stt_nb.__version__, identity=identity, status='done',
+                                  max_memory_mb=budget)           # the budget used, not the option's None
     with atomic_write(out / 'eval_config.json', 'w') as f: json.dump(resolved, f, indent=1, default=str)
     return table
 

@@ -16,8 +16,8 @@ from PIL import Image
 from .core import get_device
 
 # %% auto #0
-__all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'PATHS', 'PropagationProtocol', 'stt_protocol', 'crw_protocol',
-           'get_protocol', 'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels',
+__all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'FRAME0_RESIZE', 'PATHS', 'PropagationProtocol', 'stt_protocol',
+           'crw_protocol', 'get_protocol', 'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels',
            'dense_protocol_window_mask', 'dense_predict', 'propagate_dense', 'default_tile', 'default_memory_mb',
            'PropagationPlan', 'plan_propagation', 'propagate', 'draw_gaussian', 'keypoint_heatmaps',
            'heatmaps_to_keypoints']
@@ -30,6 +30,7 @@ STT_WINDOWS: dict[str, dict[int, int]] = {    # task -> {stride: r}; the window 
 }
 WINDOWS = ('square', 'disc')
 LABEL_DOWNSAMPLING = ('nearest', 'bilinear')
+FRAME0_RESIZE = ('pil', 'legacy')     # frame 0's map back to the frame size: PIL nearest | torch's legacy 'nearest'
 
 @dataclass(frozen=True)
 class PropagationProtocol:
@@ -44,11 +45,15 @@ class PropagationProtocol:
     pad_context: bool = False       # CRW: short-term slots before the video start hold copies of frame 0
     label_downsample: str = 'nearest'   # first-frame labels to the feature grid: 'nearest' (hard) | 'bilinear' (soft)
     minmax: bool = True             # per-channel min-max normalisation before the argmax
+    frame0_resize: str = 'pil'      # STT: frame 0's labels at the input size back to the frame size: 'pil' (nearest,
+                                    # pixel centres) | 'legacy' (F.interpolate 'nearest': floor(i * in / out); STT's VIP)
 
     def __post_init__(self):
         if self.window not in WINDOWS: raise ValueError(f"window must be one of {WINDOWS}, got {self.window!r}")
         if self.label_downsample not in LABEL_DOWNSAMPLING:
             raise ValueError(f"label_downsample must be one of {LABEL_DOWNSAMPLING}, got {self.label_downsample!r}")
+        if self.frame0_resize not in FRAME0_RESIZE:
+            raise ValueError(f"frame0_resize must be one of {FRAME0_RESIZE}, got {self.frame0_resize!r}")
         if self.window == 'square' and (self.radius < 0 or int(self.radius) != self.radius):
             raise ValueError(f"a square window needs an integer radius >= 0 (cells), got {self.radius!r}")
         if self.window == 'disc' and not self.radius > 0:
@@ -73,7 +78,9 @@ def stt_protocol(task: str = 'davis', stride: int = 8, **overrides) -> Propagati
     "The STT/VFS protocol with the square window of `task` at `stride` (DAVIS 24/70, JHMDB 10/24, VIP 32/70 → ±⌊r/2⌋)."
     if task not in STT_WINDOWS: raise ValueError(f"unknown task {task!r}; valid: {list(STT_WINDOWS)}")
     if stride not in STT_WINDOWS[task]: raise ValueError(f"no STT window for stride {stride!r}; valid: {list(STT_WINDOWS[task])}")
-    return replace(PropagationProtocol('stt', radius=STT_WINDOWS[task][stride] // 2), **overrides)
+    # the release writes VIP's frame 0 as its 560 x 560 map resized back with F.interpolate(mode='nearest')
+    frame0 = 'legacy' if task == 'vip' else 'pil'
+    return replace(PropagationProtocol('stt', radius=STT_WINDOWS[task][stride] // 2, frame0_resize=frame0), **overrides)
 
 def crw_protocol(radius: float = 12, **overrides) -> PropagationProtocol:
     "The CRW protocol: padded context, disc of `radius` cells on the short-term slots only, soft labels, no min-max."

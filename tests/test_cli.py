@@ -28,7 +28,8 @@ def test_demo_quick_writes_its_outputs(tmp_path):
     for f in ('loss_curves.png', 'propagation.png', 'propagation.gif', 'config.yaml', 'run.json'):
         assert (tmp_path / 'demo' / f).stat().st_size > 0, f
 
-def test_ablate_runs_lists_and_resumes(tmp_path):
+def test_ablate_runs_lists_and_resumes(tmp_path, capsys):
+    from stt_nb.cli import stt_ablate_main
     base = ['--scale', 'quick', '--root', str(tmp_path / 'cache'), '--out', str(tmp_path / 'grid'), '--no-progress']
     r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '1'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -51,18 +52,22 @@ def test_ablate_runs_lists_and_resumes(tmp_path):
     assert r.returncode == 0 and 'in results.csv' not in r.stdout, r.stderr
     md = (tmp_path / 'grid' / 'results.md').read_text()
     assert 'seeds [0], davis' in md and 'rows: 1 (1 variants × seeds [0])' in md and f"`{df['code'][0]}`" in md, md
+    # the rest in this process, through the function the console script calls (a fresh interpreter per command
+    # costs ~5 s; the script itself is exercised above)
+    def ablate(*args):
+        capsys.readouterr(); rc = stt_ablate_main([*base, *args]); out = capsys.readouterr(); return rc, out.out, out.err
     for bad, name in [(['--task', 'jhmdb'], 'jhmdb'), (['--out', str(tmp_path / 'nothing')], 'results.csv')]:
-        r = subprocess.run([ABLATE, *base, '--report', *bad], capture_output=True, text=True)
-        assert r.returncode == 1 and name in r.stderr and 'Traceback' not in r.stderr, r.stderr
-    r = subprocess.run([ABLATE, *base, '--groups', 'pyramid', '--list'], capture_output=True, text=True)
-    assert r.returncode == 0 and 'stt_single' in r.stdout and 'False' in r.stdout, r.stdout
-    assert 'missing' in r.stdout and 'cached' not in r.stdout, r.stdout
-    r = subprocess.run([ABLATE, *base, '--variants', 'random', '--seeds', '0', '--list'], capture_output=True, text=True)
-    assert r.returncode == 0 and 'cached' in r.stdout, r.stdout
+        rc, out, err = ablate('--report', *bad)
+        assert rc == 1 and name in err and 'Traceback' not in err, err
+    rc, out, err = ablate('--groups', 'pyramid', '--list')
+    assert rc == 0 and 'stt_single' in out and 'False' in out, out
+    assert 'missing' in out and 'cached' not in out, out
+    rc, out, err = ablate('--variants', 'random', '--seeds', '0', '--list')
+    assert rc == 0 and 'cached' in out, out
     for bad, name in [(['--variants', 'stt_t0.9'], 'stt_t0.9'), (['--groups', 'colour'], 'colour'),
                       (['--scale', 'huge'], 'huge')]:
-        r = subprocess.run([ABLATE, *base, *bad], capture_output=True, text=True)
-        assert r.returncode == 1 and name in r.stderr and 'valid' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+        rc, out, err = ablate(*bad)
+        assert rc == 1 and name in err and 'valid' in err and 'Traceback' not in err, err
 
 def test_data_toy_davis_writes_the_davis_layout(tmp_path):
     r = run('data', 'toy-davis', '--root', str(tmp_path / 'davis'), '--n', '1', '--frames', '8', '--seed', '1')

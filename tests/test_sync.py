@@ -31,3 +31,14 @@ def test_notebooks_are_clean(tmp_path):
     assert r.returncode == 0, r.stderr
     diffs = _diff(ROOT / 'nbs', tmp_path / 'nbs', '*.ipynb')
     assert not diffs, "notebooks are not clean (run nbdev_clean and commit):\n" + '\n'.join(diffs)
+
+def test_notebook_outputs_stay_light():
+    """The outputs of every notebook together (figures, tables, logs: what a clone downloads besides the source)
+    stay under 3 MB; figures are saved at most ~1000 px wide with an adaptive palette (see developing.ipynb)."""
+    import json
+    sizes = {p.relative_to(ROOT).as_posix(): sum(len(json.dumps(c.get('outputs', []))) for c in
+                                                   json.loads(p.read_text(encoding='utf-8'))['cells'])
+             for p in sorted((ROOT / 'nbs').rglob('*.ipynb')) if '.ipynb_checkpoints' not in p.parts}
+    total = sum(sizes.values())
+    assert total <= 3_000_000, (f"notebook outputs {total / 1e6:.2f} MB > 3 MB; the largest: "
+                                f"{sorted(sizes.items(), key=lambda kv: -kv[1])[:3]}")

@@ -180,22 +180,29 @@ def test_stt_train_sync_bn_two_processes_equal_one_with_the_global_batch(tmp_pat
     torch.testing.assert_close(torch.tensor(mb[terms].to_numpy()), torch.tensor(ma[terms].to_numpy()), rtol=2e-4,
                                atol=1e-6, msg=lambda m: f'{task}: per-step losses {terms} differ\n{m}')
     assert ma['lr'].tolist() == mb['lr'].tolist()                                   # same schedule, same scaling
-    # Weights. SGD (spatial) moves a weight by lr × gradient: rounding-sized gradient differences give
-    # rounding-sized weight differences (measured 2e-5), atol 1e-4. Adam (temporal) moves every coordinate by about
-    # lr × sign-like m/sqrt(v), so a gradient component within rounding of zero can step either way: its weight may
-    # differ by up to 2 lr per step, bounded by 2 × the sum of the logged lrs (1.1e-4 here; measured 6e-5).
-    w_atol = 1e-4 if task == 'spatial' else 2 * float(ma['lr'].sum())
+    # Weights. SGD (spatial) moves a weight by lr × gradient, so rounding-sized gradient differences give weight
+    # differences that are a small fraction of how far the weight moved: measured (2 steps), the largest per-tensor
+    # ratio max|b - a| / max|a - init| is 2 % with default kernels and 5.3 % with generic ones (an absolute bound of
+    # 1e-4 measured on one data set failed on another: conv1 differed by 2.1e-4 with generic kernels). Per-process
+    # BatchNorm instead, the real difference this test is for, gives ratios of 6-9 (many tensors > 5). Bound: 25 %.
+    # Adam (temporal) moves every coordinate by about lr × sign-like m/sqrt(v), so a gradient component within
+    # rounding of zero can step either way: its weight may differ by up to 2 lr per step, bounded by 2 × the sum of
+    # the logged lrs (1.1e-4 here; measured 6e-5).
+    w_atol = 2 * float(ma['lr'].sum())
+    init = _initial_weights(task, base) if task == 'spatial' else None
     for k, v in a['model'].items():
         if k == 'queue.keys':     # MoCo's queue holds the same keys, in rank order within each batch: compare as sets
             d = torch.cdist(v, b['model'][k])
             assert max(float(d.min(0).values.max()), float(d.min(1).values.max())) < 1e-4, k
         elif 'running_' in k:     # BatchNorm statistics: global in both runs
             torch.testing.assert_close(b['model'][k], v, rtol=1e-3, atol=1e-3, msg=f'{task}: {k}')
+        elif v.dtype.is_floating_point and task == 'spatial':
+            d, m = float((b['model'][k] - v).abs().max()), float((v - init[k]).abs().max())
+            assert d <= 0.25 * m + 1e-7, f'{task}: {k}: the runs differ by {d:.3g}, {d / max(m, 1e-30):.1%} of how far it moved ({m:.3g})'
         elif v.dtype.is_floating_point:
-            torch.testing.assert_close(b['model'][k], v, rtol=0, atol=w_atol, msg=f'{task}: {k}')
+            torch.testing.assert_close(b['model'][k], v, rtol=0, atol=w_atol, msg=lambda msg, k=k: f'{task}: {k}: {msg}')
         else: assert torch.equal(b['model'][k], v), k                              # num_batches_tracked, queue pointer
-    if task == 'spatial':         # the weight comparison can fail: training moved them far beyond the tolerance
-        init = _initial_weights(task, base)
+    if task == 'spatial':         # the weight comparison can fail: training moved them far beyond rounding
         moved = max(float((a['model'][k] - v).abs().max()) for k, v in init.items()
                     if v.dtype.is_floating_point and k != 'queue.keys')
-        assert moved > 100 * w_atol, f'the weights barely moved ({moved:.2g})'
+        assert moved > 1e-2, f'the weights barely moved ({moved:.2g})'
