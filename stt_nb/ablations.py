@@ -23,7 +23,7 @@ from .toys import (TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
-from .training import claim_run_dir, git_commit, run_training, task_config_class
+from .training import METHOD_TASKS, claim_run_dir, get_task, git_commit, run_training, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
@@ -406,7 +406,7 @@ class RunPlan:
             return 'stale', describe_change(rec.get('parts', {}), self.parts) + ('' if finished else ' (interrupted run)')
         return ('cached' if finished else 'partial'), ''
 
-TASKS = {'spatial': SpatialTask, 'temporal': TemporalTask, 'joint': JointTask}
+TASKS = {kind: type(get_task(kind)) for kind in METHOD_TASKS}    # the engine's registry: one source of the names
 
 def _load(kind: str, path: Path, overrides: Sequence[str]):
     "The `kind` config of `path` with `overrides`; required keys (`???`) may stay unset until `_require` (the plan sets some)."

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 # %% auto #0
-__all__ = ['TOY_COMMANDS', 'CLI_ERRORS', 'METHOD_TASKS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args',
+__all__ = ['TOY_COMMANDS', 'CLI_ERRORS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args',
            'stt_train_main', 'build_eval_parser', 'stt_eval_main', 'build_ablate_parser', 'stt_ablate_main']
 
 # %% ../nbs/90_cli.ipynb #7009dcb6
@@ -85,19 +85,23 @@ def stt_nb_main(argv: Sequence[str] | None = None) -> int:
     return _run('stt_nb', a.command, a.func, a)
 
 # %% ../nbs/90_cli.ipynb #b112c3af
-METHOD_TASKS = {'spatial': 'stt_nb.contrastive:SpatialTask',   # step 1
-                'temporal': 'stt_nb.stt:TemporalTask',         # step 2
-                'joint': 'stt_nb.joint:JointTask'}             # the joint ablation
+def __getattr__(name):
+    "Names that moved: `METHOD_TASKS` is the engine's (`stt_nb.training`, where the tasks are registered) since 0.3."
+    if name == 'METHOD_TASKS':
+        import warnings
+        from stt_nb.training import METHOD_TASKS
+        warnings.warn('stt_nb.cli.METHOD_TASKS moved to stt_nb.training.METHOD_TASKS', DeprecationWarning, stacklevel=2)
+        return METHOD_TASKS
+    raise AttributeError(f"module 'stt_nb.cli' has no attribute {name!r}")
 
 def _register_method_tasks():
-    from stt_nb.training import TASKS, register_task
-    for name, target in METHOD_TASKS.items():
-        if name not in TASKS: register_task(name, target)
+    "Kept for callers of 0.2: the engine registers the method tasks itself (`stt_nb.training.METHOD_TASKS`)."
+    import stt_nb.training  # noqa: F401
 
 def build_train_parser() -> argparse.ArgumentParser:
     "The `stt_train` argument parser."
     p = argparse.ArgumentParser(prog='stt_train', description='Train a task (step 1: spatial) from a YAML/JSON config.')
-    p.add_argument('task', help=f"task name ({', '.join(METHOD_TASKS)}, toy) or 'module:attr'")
+    p.add_argument('task', help="task name (spatial, temporal, joint, toy: stt_nb.training.TASKS) or 'module:attr'")
     p.add_argument('--config', default=None, help="YAML/JSON config (default: the task's defaults)")
     p.add_argument('--resume', nargs='?', const=True, default=False, metavar='auto|PATH',
                    help='continue the run in the config\'s output folder exactly (or from a checkpoint PATH)')
@@ -107,7 +111,6 @@ def build_train_parser() -> argparse.ArgumentParser:
 
 def _train(a):
     from stt_nb.training import run_training
-    _register_method_tasks()
     res = run_training(a.task, a.config, resume=a.resume, device=a.device, overrides=a.overrides)
     last = ', '.join(f'{k} {v:.4g}' for k, v in res.losses.items()) if res.losses else 'no steps'
     print(f'stt_train {a.task}: {res.step} steps, last logged {last}; run folder {res.run_dir}'
@@ -144,7 +147,8 @@ def build_eval_parser() -> argparse.ArgumentParser:
                    help='only the semi-supervised task (as the official --task)')
     m.add_argument('--workers', type=int, default=None, help='scoring processes (default: one per core)')
     m.add_argument('--no-progress', action='store_true')
-    for task in ('davis', 'jhmdb', 'vip'):
+    from stt_nb.evaluate import BENCHMARKS
+    for task in BENCHMARKS:
         e = sub.add_parser(task, help=f'propagate labels with a backbone on {task.upper()} and score them')
         e.add_argument('--checkpoint', default='random',
                        help="our / torchvision / MoCo / official STT checkpoint, or 'random' (seeded random init)")

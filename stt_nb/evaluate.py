@@ -25,13 +25,14 @@ from .propagation import (PATHS, PropagationProtocol, default_memory_mb, get_pro
 from . import metrics
 
 # %% auto #0
-__all__ = ['TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'COLOURS', 'FeatureSource', 'load_eval_backbone', 'frames_to_input',
-           'backbone_features', 'extract_features', 'task_input_size', 'write_label_png', 'resize_nearest',
-           'resize_nearest_legacy', 'first_frame_labels', 'predict_segmentation', 'predict_keypoints', 'score_davis',
-           'score_vip', 'EvalConfig', 'output_identity', 'run_eval', 'show_predictions']
+__all__ = ['BENCHMARKS', 'TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'COLOURS', 'FeatureSource', 'load_eval_backbone',
+           'frames_to_input', 'backbone_features', 'extract_features', 'task_input_size', 'write_label_png',
+           'resize_nearest', 'resize_nearest_legacy', 'first_frame_labels', 'predict_segmentation', 'predict_keypoints',
+           'score_davis', 'score_vip', 'EvalConfig', 'output_identity', 'run_eval', 'show_predictions']
 
 # %% ../nbs/33_evaluate.ipynb #49dbdb65
-TASKS = ('davis', 'jhmdb', 'vip')
+BENCHMARKS = ('davis', 'jhmdb', 'vip')   # the benchmarks `run_eval` evaluates (`stt_eval davis|jhmdb|vip`)
+TASKS = BENCHMARKS                        # the name before 0.3
 DEFAULT_SPLITS = {'davis': 'val', 'jhmdb': 'test', 'vip': 'val'}
 RANDOM_CHECKPOINTS = ('random', 'imagenet-free', 'none')
 COLOURS = ('lab', 'rgb')
@@ -90,7 +91,7 @@ def extract_features(model: torch.nn.Module, frames: np.ndarray, size: tuple[int
 # %% ../nbs/33_evaluate.ipynb #a259a098
 def task_input_size(task: str, height: int, width: int, input_size: int | None = None) -> tuple[int, int]:
     "Network input `(H, W)` for a `height × width` video: the protocol's (`eval_input_size`) unless `input_size` is given."
-    if task not in TASKS: raise ValueError(f"unknown task {task!r}; valid: {list(TASKS)}")
+    if task not in BENCHMARKS: raise ValueError(f"unknown task {task!r}; valid: {list(BENCHMARKS)}")
     if input_size is None: return eval_input_size(task, height, width)
     if task == 'davis':
         s = input_size / min(height, width)
@@ -241,7 +242,7 @@ class EvalConfig:
     overwrite: bool = False             # clear the predictions another evaluation left in `out` (else: refuse)
 
     def __post_init__(self):
-        if self.task not in TASKS: raise ValueError(f"unknown task {self.task!r}; valid: {list(TASKS)}")
+        if self.task not in BENCHMARKS: raise ValueError(f"unknown task {self.task!r}; valid: {list(BENCHMARKS)}")
         if self.colour not in COLOURS: raise ValueError(f"colour must be one of {COLOURS}, got {self.colour!r}")
         if self.stride not in (8, 4): raise ValueError(f"stride must be 8 or 4, got {self.stride!r}")
         if self.init_scheme not in INIT_SCHEMES:

@@ -21,16 +21,16 @@ from .core import (ConfigError, apply_overrides, atomic_write, config_from_dict,
                          load_config, load_torch_file, raise_if_missing, CheckpointError, rgb_to_student, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['TASKS', 'DEBUG_ENV', 'META_COLUMNS', 'RUN_HOOKS', 'RESUME_FREE', 'RESUME_APPLIED', 'RUN_MARKER', 'RunConfig',
-           'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig', 'make_config_class', 'task_config_class',
-           'check_train_config', 'check_out_dir', 'scaled_lr', 'build_optimizer', 'lr_factor', 'LRFactor',
-           'build_scheduler', 'plot_lr_schedule', 'DistInfo', 'init_distributed', 'unwrap_model', 'ResumableSampler',
-           'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task', 'ToyModelConfig',
-           'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'check_state_keys', 'read_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata',
-           'NonFiniteLossError', 'read_jsonl', 'read_metrics', 'plot_losses', 'RunEnd', 'register_run_hook',
-           'initial_state', 'state_digest', 'config_changes', 'claim_run_dir', 'TrainResult', 'train', 'tf32_mode',
-           'run_training', 'profile_steps']
+__all__ = ['TASKS', 'METHOD_TASKS', 'DEBUG_ENV', 'META_COLUMNS', 'RUN_HOOKS', 'RESUME_FREE', 'RESUME_APPLIED', 'RUN_MARKER',
+           'RunConfig', 'OptimConfig', 'ScheduleConfig', 'LoopConfig', 'TrainConfig', 'make_config_class',
+           'task_config_class', 'check_train_config', 'check_out_dir', 'scaled_lr', 'build_optimizer', 'lr_factor',
+           'LRFactor', 'build_scheduler', 'plot_lr_schedule', 'DistInfo', 'init_distributed', 'unwrap_model',
+           'ResumableSampler', 'CPUSyncBatchNorm', 'convert_sync_batchnorm', 'Task', 'register_task', 'get_task',
+           'ToyModelConfig', 'ToyDataConfig', 'ToyLossConfig', 'ToyChromaDataset', 'ToyNet', 'ToyTask', 'rng_state',
+           'set_rng_state', 'save_checkpoint', 'check_state_keys', 'read_checkpoint', 'load_checkpoint', 'git_commit',
+           'run_metadata', 'NonFiniteLossError', 'read_jsonl', 'read_metrics', 'plot_losses', 'RunEnd',
+           'register_run_hook', 'initial_state', 'state_digest', 'config_changes', 'claim_run_dir', 'TrainResult',
+           'train', 'tf32_mode', 'run_training', 'profile_steps']
 
 # %% ../nbs/20_training.ipynb #25731b98
 @dataclass
@@ -467,6 +467,13 @@ class ToyTask:
         return {'loss': w.l1 * l1 + w.mse * mse, 'l1': l1, 'mse': mse}
 
 register_task('toy', ToyTask)
+
+# The package's own tasks, registered here by name so that `run_training('spatial')` (and `stt_train spatial`) reach
+# them from any entry point; each module is imported only when its task is first asked for.
+METHOD_TASKS = {'spatial': 'stt_nb.contrastive:SpatialTask',   # step 1
+                'temporal': 'stt_nb.stt:TemporalTask',         # step 2
+                'joint': 'stt_nb.joint:JointTask'}             # the joint ablation
+for _name, _target in METHOD_TASKS.items(): register_task(_name, _target)
 
 # %% ../nbs/20_training.ipynb #85eab01b
 def rng_state() -> dict:

@@ -7,6 +7,8 @@ settings.ini `tst_flags`; here they are handled so that nothing is skipped silen
   smaller image, fewer steps, the `quick` scale) but asserts the same property. `--full` runs them at the size
   the notebook documents (and `nbdev_test --flags slow` does the same outside pytest).
 - `gpu` cells run when CUDA is available, and are otherwise reported as skipped with the reason.
+- `long` cells (a long run whose claim has no float tolerance: a model learns, a whole command runs) run here,
+  except in the generic-kernel pass (`ATEN_CPU_CAPABILITY` set), which repeats only what kernels can change.
 - `grid` cells (the tiny ablation grid, about 45 minutes per seed on 2 cores, and the demo) run only with
   `--nb-flags grid`; otherwise one skipped test per notebook says which cells were left out and why.
 
@@ -27,6 +29,8 @@ REASONS = {
     'grid': "the tiny-scale ablation grid (about 45 min per seed on 2 CPU cores) / the demo; the same code runs at the "
             "quick scale in the notebook's slow cells; run with --nb-flags grid",
     'data': "needs a real benchmark on disk; run with --nb-flags data",
+    'long': "a long run whose assertions have no float tolerance (a model learns; a whole command runs): run in the "
+            "default pass, not repeated in the generic-kernel pass (ATEN_CPU_CAPABILITY set); run with --nb-flags long",
 }
 
 def _tst_flags() -> list[str]:
@@ -49,6 +53,7 @@ def _forced(config) -> list[str]:
     "The flags whose cells run in this session."
     import torch
     force = ['slow'] + config.getoption('--nb-flags').split()
+    if not os.environ.get('ATEN_CPU_CAPABILITY'): force.append('long')     # see REASONS['long'] and conftest.py
     if torch.cuda.is_available(): force.append('gpu')
     return sorted(set(force))
 

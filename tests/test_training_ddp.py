@@ -144,10 +144,9 @@ def _overrides(task: str, tmp: Path) -> tuple[list[str], int]:
 
 def _initial_weights(task: str, argv: list[str]) -> dict:
     "The state dict both runs start from (rank 0 / the single process build the model after seeding with run.seed)."
-    from stt_nb.cli import parse_train_args, _register_method_tasks
+    from stt_nb.cli import parse_train_args
     from stt_nb.core import load_config, seed_everything
     from stt_nb.training import get_task, task_config_class
-    _register_method_tasks()
     a = parse_train_args(argv); t = get_task(task)
     cfg = load_config(task_config_class(t), a.config, a.overrides)
     seed_everything(cfg.run.seed)
