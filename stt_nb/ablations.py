@@ -23,7 +23,7 @@ from .toys import (TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2
 from .correspondence import correspondence_pairs, correspondence_score
 from .stt import TemporalTask, export_student
 from .joint import JointTask
-from .training import METHOD_TASKS, claim_run_dir, get_task, git_commit, run_training, task_config_class
+from .training import METHOD_TASKS, RESUME_FREE, claim_run_dir, get_task, git_commit, run_training, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
 
 # %% auto #0
@@ -348,8 +348,10 @@ def describe_change(old: Mapping, new: Mapping) -> str:
 # %% ../nbs/40_ablations.ipynb #8b56ba17
 def _say(msg: str) -> None: print(msg, flush=True)
 
-_VOLATILE = {'run': {'name', 'out_dir', 'progress', 'overwrite', 'tensorboard', 'device', 'log_every', 'ckpt_every',
-                     'keep_last', 'sync_timing'}, 'loop': {'num_workers'}}
+# bookkeeping keys: the engine's list of keys that change nothing computed (`RESUME_FREE`), and the loader's worker
+# count (it changes which process draws an augmentation, not what a run learns)
+_VOLATILE: dict[str, set] = {}
+for _key in (*RESUME_FREE, 'loop.num_workers'): _VOLATILE.setdefault(_key.split('.')[0], set()).add(_key.split('.')[1])
 
 def config_hash(cfg, replace: Mapping[str, str] | None = None) -> str:
     "12-hex-digit identity of a training config: its values minus bookkeeping keys, `replace` (dotted key → value) applied."

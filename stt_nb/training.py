@@ -547,11 +547,10 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, opt
     is None, that rank's RNG states); returns it."""
     path = Path(path)
     if ckpt is None: ckpt = read_checkpoint(path, map_location)
+    if model is not None and strict: check_state_keys(path, unwrap_model(model), ckpt['model'])   # the most telling error first
     for obj, key in ((optimizer, 'optimizer'), (scheduler, 'scheduler'), (scaler, 'scaler')):
         if obj is not None and ckpt.get(key) is None: raise ValueError(f"{path}: has no {key} state to restore")
-    if model is not None:
-        if strict: check_state_keys(path, unwrap_model(model), ckpt['model'])
-        unwrap_model(model).load_state_dict(ckpt['model'], strict=strict)
+    if model is not None: unwrap_model(model).load_state_dict(ckpt['model'], strict=strict)
     if optimizer is not None: optimizer.load_state_dict(ckpt['optimizer'])
     if scheduler is not None: scheduler.load_state_dict(ckpt['scheduler'])
     if scaler is not None: scaler.load_state_dict(ckpt['scaler'])
@@ -800,7 +799,6 @@ def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo, task_name: str
     from and the config changes applied (see `RESUME_APPLIED`). Nothing is written."""
     dev = info.device
     ck = read_checkpoint(ckpt_path, map_location=dev)
-    check_state_keys(ckpt_path, parts.model, ck['model'])
     changes = _resume_changes(ckpt_path, ck, cfg, task_name)
     step = int(ck['step'])
     if parts.total < step:
