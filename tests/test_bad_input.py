@@ -382,7 +382,8 @@ def test_probe9_options_are_checked_where_they_are_given(capsys, tmp_path, small
 
 def test_probe9_train_seconds_count_every_segment(tmp_path):
     import time
-    from stt_nb.training import ToyTask, run_training
+    from stt_nb.toytask import ToyTask
+    from stt_nb.training import run_training
     class Slow(ToyTask):
         def training_step(self, model, batch): time.sleep(0.05); return super().training_step(model, batch)
     cfg = {'run': {'out_dir': str(tmp_path), 'name': 's', 'ckpt_every': 6, 'progress': False, 'tensorboard': False},

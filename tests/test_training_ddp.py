@@ -36,7 +36,8 @@ def _check(p: subprocess.CompletedProcess):
 TOY_SCRIPT = '''
 import os, sys, torch
 from stt_nb.core import config_from_dict
-from stt_nb.training import ToyTask, task_config_class, train
+from stt_nb.toytask import ToyTask
+from stt_nb.training import task_config_class, train
 out = sys.argv[1]; task = ToyTask()
 cfg = config_from_dict(task_config_class(task), {
     'run': {'out_dir': out, 'name': 'ddp', 'log_every': 1, 'ckpt_every': 3, 'progress': False, 'device': 'cpu',
