@@ -15,8 +15,8 @@ import pandas as pd
 import stt_nb
 from .core import ConfigError, atomic_write, load_config, raise_if_missing
 from . import media
-from .toys import (TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2, toy_davis_v3, toy_jhmdb,
-                         toy_jhmdb_v2, toy_vip, toy_vip_v2)
+from .toys import TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2, toy_davis_v3
+from .puppets import toy_jhmdb, toy_jhmdb_v2, toy_vip, toy_vip_v2
 from .correspondence import correspondence_pairs, correspondence_score
 from .training import git_commit, task_config_class
 from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval

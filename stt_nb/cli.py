@@ -21,12 +21,13 @@ TOY_COMMANDS = {'toy-davis-v3': 'toy_davis_v3', 'toy-jhmdb-v2': 'toy_jhmdb_v2', 
                 'toy-davis-v2': 'toy_davis_v2', 'toy-davis': 'toy_davis', 'toy-jhmdb': 'toy_jhmdb', 'toy-vip': 'toy_vip'}
 
 def _data(a):
-    from stt_nb import media, toys
+    from stt_nb import media, puppets, toys
     t0 = time.perf_counter()
     if a.what == 'videos': root = media.embedded_videos(a.root, size=a.size, split=a.split)
     elif a.what == 'images': root = media.embedded_images(a.root, split=a.split)
     else:
-        fn = getattr(toys, TOY_COMMANDS[a.what])
+        name = TOY_COMMANDS[a.what]
+        fn = getattr(toys if name in vars(toys) else puppets, name)
         n_key = 'n_sequences' if a.what.startswith('toy-davis') else 'n_videos'
         root = fn(a.root, **{n_key: a.n}, n_frames=a.frames, height=a.height, seed=a.seed)
     print(f'{a.what}: {root} ({time.perf_counter() - t0:.1f} s)')

@@ -27,7 +27,7 @@ __all__ = ['CODE_MODULES', 'PARTS', 'TASKS', 'PRIMARY_METRIC', 'METRICS', 'SLOT'
            'slot_ids', 'read_results', 'results_lock', 'update_results']
 
 # %% ../nbs/21_runs.ipynb #0422fe09
-CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'media', 'toys', 'distributed', 'optim', 'runfiles',
+CODE_MODULES = ('core', 'backbone', 'correlation', 'data', 'media', 'toys', 'puppets', 'distributed', 'optim', 'runfiles',
                 'contrastive', 'reconstruction', 'distillation', 'stt', 'joint', 'training', 'propagation', 'metrics',
                 'evaluate', 'correspondence')
 

@@ -12,11 +12,12 @@ import numpy as np
 from PIL import Image
 
 from .core import atomic_write
-from .data import voc_palette
+from .data import load_image, load_indexed_png, voc_palette
 
 # %% auto #0
 __all__ = ['label_palette', 'PALETTE', 'colorize_labels', 'label_edges', 'overlay_labels', 'contact_sheet', 'frame_indices',
-           'sequence_sheet', 'show_image', 'write_gif', 'sequence_gif', 'affinity_map', 'plot_affinity']
+           'sequence_sheet', 'show_image', 'show_sequence', 'write_gif', 'sequence_gif', 'affinity_map',
+           'plot_affinity']
 
 # %% ../nbs/32_visualize.ipynb #e89379b7
 label_palette = voc_palette   # the palette of `stt_nb.data` (one definition for reading, writing and drawing)
@@ -103,6 +104,33 @@ def show_image(image: np.ndarray, title: str | None = None, width: float = 10.0,
     else: fig = ax.figure
     ax.imshow(img); ax.axis('off')
     if title: ax.set_title(title, fontsize=9)
+    return fig
+
+# %% ../nbs/32_visualize.ipynb #bf962347
+def show_sequence(root: str | os.PathLike, sequence: str | None = None, frames: int | Sequence[int] = 8,
+                  ncols: int = 4, alpha: float = 0.5, split: str = 'val', size: float = 3.0):
+    "Contact sheet of a DAVIS-layout `sequence` (default: the first of `split`) with mask overlays; returns the figure."
+    import matplotlib.pyplot as plt
+    root = Path(root)
+    if sequence is None:
+        lst = root / 'ImageSets' / '2017' / f'{split}.txt'
+        if not lst.is_file(): raise FileNotFoundError(f"show_sequence: no sequence given and {lst} not found")
+        sequence = lst.read_text().split()[0]
+    jdir, adir = root / 'JPEGImages' / '480p' / sequence, root / 'Annotations' / '480p' / sequence
+    names = sorted(p.stem for p in jdir.glob('*.jpg'))
+    if not names: raise FileNotFoundError(f"show_sequence: no frames in {jdir}")
+    idx = frame_indices(len(names), frames) if isinstance(frames, int) else list(frames)
+    nrows = math.ceil(len(idx) / ncols)
+    img0 = load_image(jdir / f'{names[0]}.jpg')
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * img0.shape[0] / img0.shape[1] + 0.3),
+                            squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for ax, i in zip(axs.flat, idx):
+        img = load_image(jdir / f'{names[i]}.jpg')
+        ann = adir / f'{names[i]}.png'
+        ax.imshow(overlay_labels(img, load_indexed_png(ann), alpha) if ann.is_file() else img)
+        ax.set_title(f'{sequence} · frame {names[i]}', fontsize=8)
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/32_visualize.ipynb #c9933871
