@@ -14,26 +14,25 @@ import pandas as pd
 
 import stt_nb
 from .core import ConfigError, atomic_write, load_config, raise_if_missing
-from . import media
-from .toys import TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2, toy_davis_v3
-from .puppets import toy_jhmdb, toy_jhmdb_v2, toy_vip, toy_vip_v2
-from .correspondence import correspondence_pairs, correspondence_score
+from .correspondence import correspondence_score
 from .training import git_commit, task_config_class
-from .evaluate import DEFAULT_SPLITS, EvalConfig, run_eval
+from .evaluate import DEFAULT_SPLITS, run_eval
 # identity, the run cache and the results tables (notebook 21); imported here, so `stt_nb.ablations.<name>` keeps working
 from .runs import (CODE_MODULES, KEY_COLUMNS, METRICS, PARTS, PRIMARY_METRIC, SLOT, TASKS, RunPlan, ablation_root,  # noqa
                          code_fingerprint, config_hash, describe_change, file_lock, folder_manifest, is_stale,
                          make_run_plan, manifest_cache, read_json, read_results, results_lock, run_seconds, say,
                          short_hash, slot_ids, train_plan, training_data_identity, update_results)
+# the scales, their benchmarks and the identity of a benchmark and of evaluation options (notebook 39), likewise
+from .scales import (BENCHMARK_TASKS, SCALES, TOY_GENERATORS, Scale, benchmark_identity, configs_dir,  # noqa
+                           eval_identity, get_scale, toy_benchmark, toy_spec)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'GROUPS', 'SCALES', 'TOY_GENERATORS', 'BENCHMARK_TASKS', 'GRID_SETS', 'DIAG_COLUMNS', 'UNTRAINED_MARK',
-           'STALE_MARK', 'PAPER_CLAIMS', 'Variant', 'get_variant', 'group_variants', 'Scale', 'get_scale',
-           'configs_dir', 'toy_spec', 'floor_init', 'toy_benchmark', 'benchmark_identity', 'eval_identity',
-           'plan_variant', 'ensure_trained', 'per_sequence_scores', 'variant_eval_options', 'evaluate_variant',
-           'diagnostic_columns', 'run_grid', 'summarize', 'untrained_variants', 'ablation_tables', 'plot_ablations',
-           'report_provenance', 'write_report', 'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval',
-           'claim_verdict', 'diagnostics_table', 'claims_table', 'check_result_keys']
+__all__ = ['VARIANTS', 'GROUPS', 'GRID_SETS', 'DIAG_COLUMNS', 'UNTRAINED_MARK', 'STALE_MARK', 'PAPER_CLAIMS', 'Variant',
+           'get_variant', 'group_variants', 'floor_init', 'plan_variant', 'ensure_trained', 'per_sequence_scores',
+           'variant_eval_options', 'evaluate_variant', 'diagnostic_columns', 'run_grid', 'summarize',
+           'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table',
+           'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table',
+           'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -101,97 +100,6 @@ def group_variants(groups: Sequence[str] | None = None) -> list[str]:
     return list(dict.fromkeys(v for g in groups for v, _ in GROUPS[g]))
 
 # %% ../nbs/40_ablations.ipynb #7077d0d6
-@dataclass(frozen=True)
-class Scale:
-    "Base configs (relative to `configs/`), their overrides, and the benchmark of one ablation scale."
-    name: str
-    spatial: str
-    temporal: str
-    spatial_overrides: tuple[str, ...] = ()
-    temporal_overrides: tuple[str, ...] = ()
-    toy: Optional[tuple] = None         # toy_davis(**dict(toy)) when no data_root is given; None: data_root required
-    eval_options: tuple = ()            # run_eval options, (key, value) pairs
-    doc: str = ''
-    seeds: tuple[int, ...] = (0, 1, 2)  # the grid's default seeds (one sample per seed: see "Seeds and intervals")
-    toy_generator: str = 'toy_davis'    # the generator of `toy`: 'toy_davis' (v1) | 'toy_davis_v2' | 'toy_davis_v3' (05_toys)
-    toy_tasks: tuple = ()               # (task, params[, generator]) of the toy JHMDB / VIP benchmarks (default 'toy_<task>')
-    task_eval_options: tuple = ()       # (task, ((key, value), ...)): run_eval options of one task only
-    correspondence: Optional[tuple] = None   # correspondence_pairs(**params): the real-photo correspondence score
-    floor_init: Optional[str] = None    # init scheme of the 'random' floor; None: the from-scratch students' (temporal config)
-
-_HELD_OUT_PHOTOS = ('photos', tuple(media.MEDIA_SPLIT['held_out']['photos']))
-
-SCALES: dict[str, Scale] = {s.name: s for s in [
-    Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
-          ('loop.epochs=8', 'run.log_every=2', 'run.ckpt_every=2'),
-          ('loop.epochs=2', 'data.repeats=2', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2', 'data.size=64'),
-          (('n_sequences', 1), ('n_frames', 12), ('height', 120), ('window_px', 48.0), ('twin_tile', 12.0)),
-          (('input_size', 120),),
-          'smoke test: 8 step-1 steps, 4 step-2 steps on 64-px crops (a checkpoint every 2, so that a killed run resumes), one '
-          '12-frame toy DAVIS v3 sequence at 120 px; every benchmark from held-out media', seeds=(0,),
-          toy_generator='toy_davis_v3',
-          toy_tasks=(('jhmdb', (('n_videos', 1), ('n_frames', 6), ('height', 120)), 'toy_jhmdb_v2'),
-                     ('vip', (('n_videos', 1), ('n_frames', 6), ('height', 120)), 'toy_vip_v2')),
-          correspondence=(('n_pairs', 4), ('size', (120, 160)), _HELD_OUT_PHOTOS)),
-    Scale('tiny', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', (),
-          (),
-          (('n_sequences', 8), ('n_frames', 24), ('height', 240)), (),
-          'embedded training media on CPU (stt_nb.media MEDIA_SPLIT: training shots and photos only): 320 step-1 '
-          'steps, 120 step-2 steps (4 training shots x 8 pairs per epoch), from-scratch students with torchvision\'s '
-          'init (configs/temporal/tiny_cpu.yaml says why); every benchmark from held-out media: toy DAVIS v3 (8 x 24 frames: '
-          'far motion, occlusion, lighting drift, tile-shuffled twins, scale change) at its native 240 px, toy JHMDB v2 '
-          'and toy VIP v2 (8 x 16 frames at 240 px), 16 correspondence pairs of held-out photos',
-          toy_generator='toy_davis_v3',
-          toy_tasks=(('jhmdb', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_jhmdb_v2'),
-                     ('vip', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_vip_v2')),
-          task_eval_options=(('davis', tuple(TOY_DAVIS_V3_EVAL.items())), ('vip', (('input_size', 240),))),
-          correspondence=(('n_pairs', 16), _HELD_OUT_PHOTOS)),
-    Scale('tiny_v2', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('data.embedded_split=all',),
-          ('data.embedded_split=all', 'data.repeats=16', 'model.init_scheme=release'),
-          (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),
-          'the tiny scale before 0.2, kept so that its records (tests/benchmarks/results/grid_tiny*) can be rebuilt: '
-          'training on every frame and photo (data.embedded_split=all), release init for from-scratch students, toy '
-          'DAVIS v2 (8 x 50 frames) at 240 px, toy JHMDB and VIP v1 (3 x 16 frames), 16 correspondence pairs; its '
-          'benchmarks are not held out (see 05_toys)',
-          toy_generator='toy_davis_v2',
-          toy_tasks=(('jhmdb', (('n_videos', 3), ('n_frames', 16), ('height', 240))),
-                     ('vip', (('n_videos', 3), ('n_frames', 16), ('height', 240)))),
-          task_eval_options=(('davis', tuple(TOY_DAVIS_V2_EVAL.items())), ('vip', (('input_size', 240),))),
-          correspondence=(('n_pairs', 16),), floor_init='torchvision'),
-    Scale('paper', 'spatial/imagenet_r18.yaml', 'temporal/ytvos_r18_s8.yaml', (), (), None, (),
-          'R18, ImageNet → YouTube-VOS on GPUs; needs data.root overrides and a benchmark data_root'),
-]}
-
-def get_scale(name: str | Scale) -> Scale:
-    "The registered scale `name`; a `KeyError` lists the valid names."
-    if isinstance(name, Scale): return name
-    if name not in SCALES: raise KeyError(f"unknown ablation scale {name!r}; valid: {list(SCALES)}")
-    return SCALES[name]
-
-def configs_dir() -> Path:
-    "The `configs/` folder: `$STT_NB_CONFIGS`, else the repository's (next to the installed package)."
-    p = Path(os.environ.get('STT_NB_CONFIGS') or Path(stt_nb.__file__).resolve().parents[1] / 'configs')
-    if not (p / 'spatial').is_dir() or not (p / 'temporal').is_dir():
-        raise FileNotFoundError(f"configs folder not found (no spatial/ and temporal/ in {p}); set STT_NB_CONFIGS "
-                                "to the configs/ folder of the stt_nb repository")
-    return p
-
-TOY_GENERATORS = {f.__name__: f for f in (toy_davis, toy_davis_v2, toy_davis_v3, toy_jhmdb, toy_jhmdb_v2, toy_vip,
-                                           toy_vip_v2)}
-BENCHMARK_TASKS = ('davis', 'jhmdb', 'vip', 'correspondence')
-
-def toy_spec(scale: str | Scale, task: str = 'davis') -> tuple[str, tuple]:
-    "(generator name, parameters) of the scale's toy benchmark of `task`; a `ValueError` names the tasks it has."
-    s = get_scale(scale)
-    specs = {}
-    if s.toy is not None: specs['davis'] = (s.toy_generator, s.toy)
-    for t, params, *gen in s.toy_tasks: specs[t] = (gen[0] if gen else f'toy_{t}', params)
-    if s.correspondence is not None: specs['correspondence'] = ('correspondence_pairs', s.correspondence)
-    if task not in specs:
-        raise ValueError(f"scale {s.name!r} has no toy benchmark for task {task!r} (its toy tasks: {list(specs)}): "
-                         f"{task!r} needs data_root")
-    return specs[task]
-
 def floor_init(variant: str | Variant, scale: str | Scale) -> str | None:
     """The init scheme a no-training variant is drawn with at `scale`: 'random' takes the scale's `floor_init`, else the
     scheme of its from-scratch students (the temporal config's `model.init_scheme`); 'random_other_init' the other one.
@@ -202,39 +110,6 @@ def floor_init(variant: str | Variant, scale: str | Scale) -> str | None:
     if v.name == 'random': return scheme
     from stt_nb.backbone import INIT_SCHEMES
     return next(x for x in INIT_SCHEMES if x != scheme)
-
-def toy_benchmark(scale: str | Scale = 'tiny', seed: int = 0, task: str = 'davis'):
-    "The toy benchmark of `task` at `scale`: a dataset root written once into the cache, or the correspondence pairs."
-    gen, params = toy_spec(scale, task)
-    if gen == 'correspondence_pairs': return correspondence_pairs(**dict(params), seed=seed)
-    return TOY_GENERATORS[gen](**dict(params), seed=seed)
-
-# %% ../nbs/40_ablations.ipynb #d1e7a002
-def benchmark_identity(scale: str | Scale, data_root: str | os.PathLike | None = None, root=None,
-                       task: str = 'davis') -> str:
-    "12-hex identity of the benchmark: the scale's toy generator parameters for `task`, or the content manifest of `data_root`."
-    s = get_scale(scale)
-    if data_root is None:
-        gen, params = toy_spec(s, task)
-        return short_hash(dict(generator=gen, params=dict(params), seed=0,
-                               format=media.FORMAT_VERSION))
-    return folder_manifest(data_root, True, manifest_cache(data_root, root))
-
-_EVAL_BOOKKEEPING = ('checkpoint', 'data_root', 'out', 'device', 'n_workers', 'progress', 'overwrite')
-
-def eval_identity(task: str, options: Mapping | None = None, random_weights: bool = False) -> dict:
-    """Every evaluation setting that can change a score, resolved against `EvalConfig`'s defaults (device, workers,
-    progress and paths cannot); the seed only counts for random weights. Unknown options: a `ValueError` naming them."""
-    options = dict(options or {})
-    valid = [f.name for f in dataclasses.fields(EvalConfig) if f.name not in _EVAL_BOOKKEEPING + ('task',)]
-    bad = [k for k in options if k not in valid and k not in _EVAL_BOOKKEEPING]
-    if bad: raise ValueError(f"unknown evaluation option(s) {bad}; valid: {valid}")
-    cfg = EvalConfig(task='davis' if task == 'correspondence' else task, out='-',      # the same backbone options
-                     **{k: v for k, v in options.items() if k not in ('out', 'checkpoint', 'data_root')})
-    d = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _EVAL_BOOKKEEPING} | {'task': task}
-    if not random_weights: d.pop('seed')
-    if not random_weights or d.get('init_scheme') == 'torchvision': d.pop('init_scheme', None)   # old keys stay valid
-    return d
 
 
 # %% ../nbs/40_ablations.ipynb #8b56ba17
