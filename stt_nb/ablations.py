@@ -28,11 +28,11 @@ from .scales import (BENCHMARK_TASKS, SCALES, TOY_GENERATORS, Scale, benchmark_i
 
 # %% auto #0
 __all__ = ['VARIANTS', 'GROUPS', 'GRID_SETS', 'DIAG_COLUMNS', 'UNTRAINED_MARK', 'STALE_MARK', 'PAPER_CLAIMS', 'Variant',
-           'get_variant', 'group_variants', 'floor_init', 'plan_variant', 'ensure_trained', 'per_sequence_scores',
-           'variant_eval_options', 'evaluate_variant', 'diagnostic_columns', 'run_grid', 'summarize',
-           'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report', 'plan_table',
-           'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table', 'claims_table',
-           'check_result_keys']
+           'get_variant', 'group_variants', 'floor_init', 'grid_variants', 'plan_variant', 'ensure_trained',
+           'per_sequence_scores', 'variant_eval_options', 'evaluate_variant', 'diagnostic_columns', 'run_grid',
+           'summarize', 'untrained_variants', 'ablation_tables', 'plot_ablations', 'report_provenance', 'write_report',
+           'plan_table', 'Claim', 'paired_differences', 'bootstrap_interval', 'claim_verdict', 'diagnostics_table',
+           'claims_table', 'check_result_keys']
 
 # %% ../nbs/40_ablations.ipynb #60d44dae
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ def get_variant(name: str) -> Variant:
     return VARIANTS[name]
 
 def group_variants(groups: Sequence[str] | None = None) -> list[str]:
-    "Variant names of `groups` (default: all), each once, in table order."
-    groups = list(GROUPS) if groups is None else list(groups)
+    "Variant names of `groups` (default, or `['all']`: every group), each once, in table order."
+    groups = list(GROUPS) if groups is None or list(groups) == ['all'] else list(groups)
     bad = [g for g in groups if g not in GROUPS]
     if bad: raise KeyError(f"unknown ablation group(s) {bad}; valid: {list(GROUPS)}")
     return list(dict.fromkeys(v for g in groups for v, _ in GROUPS[g]))
@@ -111,6 +111,14 @@ def floor_init(variant: str | Variant, scale: str | Scale) -> str | None:
     from stt_nb.backbone import INIT_SCHEMES
     return next(x for x in INIT_SCHEMES if x != scheme)
 
+
+# %% ../nbs/40_ablations.ipynb #a5ee7139
+def grid_variants(scale: str | Scale, variants: Sequence[str] | None = None, groups: Sequence[str] | None = None) -> list[str]:
+    """The variants a grid runs: `variants` and the variants of `groups` (`['all']`: every group); with neither, the
+    scale's default groups (`Scale.groups`; all variants when it names none)."""
+    s = get_scale(scale)
+    if not variants and not groups: return group_variants(s.groups or None)
+    return list(dict.fromkeys([get_variant(v).name for v in (variants or [])] + (group_variants(groups) if groups else [])))
 
 # %% ../nbs/40_ablations.ipynb #8b56ba17
 def _load(kind: str, path: Path, overrides: Sequence[str]):

@@ -4,13 +4,14 @@
 
 # %% ../nbs/90_cli.ipynb #7d414959
 from __future__ import annotations
-import argparse, sys, time
+import argparse, dataclasses, sys, time, types, typing
 from pathlib import Path
 from typing import Sequence
 
 # %% auto #0
 __all__ = ['TOY_COMMANDS', 'CLI_ERRORS', 'build_parser', 'stt_nb_main', 'build_train_parser', 'parse_train_args',
-           'stt_train_main', 'build_eval_parser', 'stt_eval_main', 'build_ablate_parser', 'stt_ablate_main']
+           'stt_train_main', 'add_config_options', 'build_eval_parser', 'stt_eval_main', 'build_ablate_parser',
+           'stt_ablate_main']
 
 # %% ../nbs/90_cli.ipynb #7009dcb6
 def _demo(a):
@@ -136,6 +137,34 @@ def _positive_int(s: str) -> int:
     if v < 1: raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {v}")
     return v
 
+def _eval_config_class():
+    "The evaluation config class (imported when first needed: the CLI starts fast)."
+    from stt_nb.evaluate import EvalConfig
+    return EvalConfig
+
+def add_config_options(p: argparse.ArgumentParser, config_class) -> argparse.ArgumentParser:
+    """One option per field of the dataclass `config_class` that carries `help` metadata (see `stt_nb.evaluate._opt`):
+    `--field-name` (or its `flag`), the field's type, default, choices, minimum and `required`; a bool field is a switch
+    (`--no-x` for one that defaults to True). The config class is the one source of the options and their values."""
+    hints = typing.get_type_hints(config_class)
+    for f in dataclasses.fields(config_class):
+        m = f.metadata
+        if not m.get('cli', True) or 'help' not in m: continue
+        flag = m.get('flag') or '--' + f.name.replace('_', '-')
+        t = hints[f.name]
+        base = next((x for x in typing.get_args(t) if x is not type(None)), t) if typing.get_origin(t) in (typing.Union, types.UnionType) else t
+        quiet = f.default is None or f.default == '' or isinstance(f.default, bool) or m.get('required')
+        helptext = m['help'] + ('' if quiet else f' (default: {f.default})')
+        kw = dict(dest=f.name, help=helptext.replace('%', '%%'))
+        if base is bool: kw.update(action='store_false' if flag.startswith('--no-') else 'store_true')
+        else:
+            if typing.get_origin(base) is list: kw.update(nargs='+', metavar='NAME'); base = str
+            if 'nargs' not in kw: kw.update(metavar=flag.lstrip('-').upper().replace('-', '_'))
+            kw.update(type=_positive_int if (base is int and m.get('minimum') == 1) else base,
+                      choices=m.get('choices'), default=f.default, required=m.get('required', False))
+        p.add_argument(flag, **kw)
+    return p
+
 def build_eval_parser() -> argparse.ArgumentParser:
     "The `stt_eval` argument parser."
     p = argparse.ArgumentParser(prog='stt_eval', description='Label-propagation evaluation and DAVIS-2017 metrics.')
@@ -151,31 +180,7 @@ def build_eval_parser() -> argparse.ArgumentParser:
     from stt_nb.evaluate import BENCHMARKS
     for task in BENCHMARKS:
         e = sub.add_parser(task, help=f'propagate labels with a backbone on {task.upper()} and score them')
-        e.add_argument('--checkpoint', default='random',
-                       help="our / torchvision / MoCo / official STT checkpoint, or 'random' (seeded random init)")
-        e.add_argument('--data-root', required=True, help='dataset root (data_scripts/ layout, or a toy benchmark)')
-        e.add_argument('--out', required=True, help='output folder for predictions and scores')
-        e.add_argument('--stride', type=int, choices=[8, 4], default=8, help='feature stride (default: 8)')
-        e.add_argument('--protocol', choices=['stt', 'crw'], default='stt', help='propagation protocol (default: stt)')
-        e.add_argument('--depth', type=int, choices=[18, 50], default=18, help='ResNet depth (default: 18)')
-        e.add_argument('--device', default='auto', help="'auto' (default), 'cpu', 'cuda', 'cuda:N'")
-        e.add_argument('--split', default=None, help='split (default: DAVIS val, JHMDB test, VIP val)')
-        e.add_argument('--input-size', type=_positive_int, default=None,
-                       help="DAVIS short side / JHMDB, VIP square side (default: the protocol's: 480, 320, 560)")
-        e.add_argument('--colour', choices=['lab', 'rgb'], default='lab', help='input colour space (default: lab)')
-        e.add_argument('--batch-size', type=_positive_int, default=10, help='frames per backbone batch (default: 10)')
-        e.add_argument('--sequences', nargs='+', default=None, metavar='NAME', help='evaluate only these videos')
-        e.add_argument('--workers', type=_positive_int, default=None, help='DAVIS scoring processes (default: one per core)')
-        e.add_argument('--seed', type=int, default=0, help="seed of the 'random' weights (default: 0)")
-        e.add_argument('--no-strict', action='store_true', help='load checkpoints non-strictly (report what is skipped)')
-        e.add_argument('--path', choices=['auto', 'tiled', 'dense'], default='auto',
-                       help='propagation kernels (default auto: dense on CUDA when it fits, tiled otherwise)')
-        e.add_argument('--max-memory-mb', type=float, default=None,
-                       help='propagation working-set budget in MiB (default: half the available RAM / 80%% of the free GPU '
-                            'memory, resolved once and recorded in eval_config.json)')
-        e.add_argument('--overwrite', action='store_true',
-                       help='clear the predictions another evaluation left in --out (default: refuse to mix them)')
-        e.add_argument('--no-progress', action='store_true')
+        add_config_options(e, _eval_config_class())
     return p
 
 def _eval(a):
@@ -184,10 +189,8 @@ def _eval(a):
         run_davis_metrics(a.davis_root, a.results, split=a.set, n_workers=a.workers, progress=not a.no_progress)
         return
     from stt_nb.evaluate import run_eval
-    df = run_eval(a.command, a.checkpoint, a.data_root, a.out, stride=a.stride, protocol=a.protocol, depth=a.depth,
-                  device=a.device, split=a.split, input_size=a.input_size, colour=a.colour, batch_size=a.batch_size,
-                  sequences=a.sequences, n_workers=a.workers, seed=a.seed, strict=not a.no_strict,
-                  progress=not a.no_progress, path=a.path, max_memory_mb=a.max_memory_mb, overwrite=a.overwrite)
+    df = run_eval(a.command, **{f.name: getattr(a, f.name) for f in dataclasses.fields(_eval_config_class())
+                                if f.metadata.get('cli', True)})
     print(df.to_string(index=False))
 
 def stt_eval_main(argv: Sequence[str] | None = None) -> int:
@@ -200,9 +203,10 @@ def build_ablate_parser() -> argparse.ArgumentParser:
     "The `stt_ablate` argument parser."
     p = argparse.ArgumentParser(prog='stt_ablate', description="Run the paper's ablation grid (train or reuse, evaluate, tabulate).")
     p.add_argument('--scale', default='tiny', help="quick | tiny (default; embedded data, CPU) | paper (real data, GPUs)")
-    p.add_argument('--variants', nargs='+', default=None, metavar='V', help='variants to run (default: all)')
+    p.add_argument('--variants', nargs='+', default=None, metavar='V', help="variants to run (default: the scale's groups, see --groups)")
     p.add_argument('--groups', nargs='+', default=None, metavar='G',
-                   help="ablation groups to run, e.g. distillation 'selection ratio T' (default: all)")
+                   help="ablation groups to run, e.g. distillation 'selection ratio T', or all (default: the scale's "
+                        "groups: paradigm at tiny, all at quick and paper)")
     p.add_argument('--seeds', nargs='+', type=int, default=None, metavar='N',
                    help="seeds (default: the scale's: 0 1 2 at tiny and paper, 0 at quick)")
     p.add_argument('--root', default=None, help='run/evaluation cache (default: $STT_NB_CACHE/ablations)')
@@ -241,8 +245,7 @@ def _eval_options(pairs: Sequence[str]) -> dict:
 
 def _ablate(a):
     from stt_nb import ablations as ab
-    variants = a.variants
-    if a.groups: variants = list(dict.fromkeys((variants or []) + ab.group_variants(a.groups)))
+    variants = ab.grid_variants(a.scale, a.variants, a.groups)       # default: the scale's groups
     plan = dict(spatial_overrides=a.spatial_override, temporal_overrides=a.temporal_override,
                 spatial_checkpoint=a.spatial_checkpoint)
     opts = _eval_options(a.eval_option)

@@ -15,7 +15,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ConfigError, atomic_write, normalize_rgb, rgb_to_student
+from .core import COLOURS, ConfigError, atomic_write, normalize_rgb, rgb_to_student
 from .backbone import ResNetBackbone, backbone_state_dict, export_backbone, get_layout
 from .data import ImageDataset, moco_v2_augmentation
 from .media import embedded_images
@@ -275,7 +275,7 @@ class ImageDataConfig:
     root: Optional[str] = None         # REQUIRED for source 'folder': image folder (class sub-folders or flat), e.g.
                                        # DIR/imagenet/train from `python data_scripts/imagenet.py --root DIR ...`
     size: int = 224                    # crop side, RandomResizedCrop(224) [MoCo v2]
-    color: Literal['rgb', 'lab'] = 'rgb'   # 'rgb' [MoCo v2]; 'lab': STT's R18 init `moco_v2_res18_ep200_lab` (by name)
+    color: Literal[COLOURS] = 'rgb'   # 'rgb' [MoCo v2]; 'lab': STT's R18 init `moco_v2_res18_ep200_lab` (by name)
     seed: Optional[int] = None         # augmentation seed (views depend on seed, epoch, index); None: run.seed
     embedded_short_side: Optional[int] = 128   # source 'embedded': short side the bundled images are resized to
     embedded_frames_per_clip: int = 8          # source 'embedded': evenly spaced frames taken from each bundled clip
@@ -343,10 +343,10 @@ def augmented_views(images: Sequence[np.ndarray], n_views: int = 2, size: int = 
     return torch.stack(views), torch.arange(len(images)).repeat_interleave(n_views)
 
 @torch.no_grad()
-def view_features(backbone: nn.Module, views: torch.Tensor, color: Literal['rgb', 'lab'] = 'lab',
+def view_features(backbone: nn.Module, views: torch.Tensor, color: Literal[COLOURS] = 'lab',
                   batch_size: int = 64) -> torch.Tensor:
     "L2-normalised, globally pooled last-stage features `[N, C]` of RGB views `[N, 3, H, W]` (BN in eval mode)."
-    if color not in ('rgb', 'lab'): raise ValueError(f"view_features: color must be 'rgb' or 'lab', got {color!r}")
+    if color not in COLOURS: raise ValueError(f"view_features: color must be one of {list(COLOURS)}, got {color!r}")
     norm = rgb_to_student if color == 'lab' else normalize_rgb
     dev = next(backbone.parameters()).device
     was = backbone.training; backbone.eval()

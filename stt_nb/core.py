@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['D65_WHITE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'LAB_MEAN', 'LAB_STD', 'MISSING', 'seed_everything', 'get_device',
-           'rgb_to_lab', 'lab_to_rgb', 'normalize_rgb', 'normalize_lab', 'denormalize_lab', 'rgb_to_student',
-           'chroma_dropout', 'atomic_write', 'CheckpointError', 'load_torch_file', 'ConfigError', 'config_from_dict',
-           'config_to_dict', 'missing_keys', 'raise_if_missing', 'load_config', 'save_config', 'apply_overrides']
+__all__ = ['D65_WHITE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'LAB_MEAN', 'LAB_STD', 'COLOURS', 'MISSING', 'seed_everything',
+           'get_device', 'rgb_to_lab', 'lab_to_rgb', 'normalize_rgb', 'normalize_lab', 'denormalize_lab',
+           'rgb_to_student', 'chroma_dropout', 'atomic_write', 'CheckpointError', 'load_torch_file', 'ConfigError',
+           'config_from_dict', 'config_to_dict', 'missing_keys', 'raise_if_missing', 'load_config', 'save_config',
+           'apply_overrides']
 
 # %% ../nbs/00_core.ipynb #8fb6ee2e
 def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
@@ -119,6 +120,8 @@ def denormalize_lab(lab_n: torch.Tensor, dim: int = -3) -> torch.Tensor:
     "Inverse of `normalize_lab`."
     _check_channels(lab_n, dim, 'denormalize_lab')
     return lab_n * _stat(LAB_STD, lab_n, dim) + _stat(LAB_MEAN, lab_n, dim)
+
+COLOURS = ('lab', 'rgb')   # a backbone's input colour spaces: normalised Lab (STT's students), ImageNet-normalised RGB
 
 def rgb_to_student(rgb: torch.Tensor, dim: int = -3) -> torch.Tensor:
     "RGB in [0, 1] → normalised Lab, the input of the student and of every test-time network."

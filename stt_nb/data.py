@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from .core import IMAGENET_MEAN, IMAGENET_STD, atomic_write, normalize_rgb, rgb_to_student
+from .core import COLOURS, IMAGENET_MEAN, IMAGENET_STD, atomic_write, normalize_rgb, rgb_to_student
 
 # %% auto #0
 __all__ = ['DAVIS_PALETTE', 'IMG_EXTENSIONS', 'DAVIS_SPLITS', 'JHMDB_SPLITS', 'VIP_SPLITS', 'VIP_CLASSES', 'DataError',
@@ -125,10 +125,10 @@ def _item_seed(seed: int, epoch: int, index: int) -> int:
 # %% ../nbs/03_data.ipynb #9a608e90
 class ImageDataset(Dataset):
     "Images from `root` (class folders or flat) → two MoCo v2 views: {'query', 'key'} `[3, size, size]`, 'label'."
-    def __init__(self, root: str | os.PathLike, size: int = 224, color: Literal['rgb', 'lab'] = 'rgb',
+    def __init__(self, root: str | os.PathLike, size: int = 224, color: Literal[COLOURS] = 'rgb',
                  transform=None, seed: int | None = None, exts: Sequence[str] = IMG_EXTENSIONS):
         self.root = Path(root)
-        if color not in ('rgb', 'lab'): raise ValueError(f"ImageDataset: color must be 'rgb' or 'lab', got {color!r}")
+        if color not in COLOURS: raise ValueError(f"ImageDataset: color must be one of {list(COLOURS)}, got {color!r}")
         if not self.root.is_dir(): raise DataError(f"image folder not found: {self.root}")
         self.color, self.seed, self.epoch = color, seed, 0
         self.transform = transform if transform is not None else moco_v2_augmentation(size)

@@ -93,7 +93,7 @@ def uncertainty_score(ft: torch.Tensor, fr: torch.Tensor, radius: int = 6, impl:
 SELECTION_MODES = ('release', 'flattened', 'none', 'release_soft')
 
 def select_queries(score: torch.Tensor, ratio: float = 0.7,
-                   mode: Literal['release', 'flattened', 'none', 'release_soft'] = 'release',
+                   mode: Literal[SELECTION_MODES] = 'release',
                    border: int = 3) -> torch.Tensor:
     "Per-query weights `[B, h, w]` (0/1, or soft for `release_soft`) from scores `[B, h, w]` (see the table above)."
     if score.ndim != 3: raise ValueError(f"select_queries: score must be [B, h, w], got {tuple(score.shape)}")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, os, time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from itertools import chain
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -17,25 +17,25 @@ import torch
 import torch.nn.functional as F
 
 import stt_nb
-from .core import atomic_write, get_device, normalize_rgb, rgb_to_student
+from .core import COLOURS, atomic_write, get_device, normalize_rgb, rgb_to_student
 from .backbone import INIT_SCHEMES, ResNetBackbone, build_backbone, feature_size, load_backbone_weights, seeded_backbone
 from .data import DavisReader, JhmdbReader, VipReader, VideoSample, eval_input_size, save_indexed_png, load_indexed_png
-from .propagation import (PATHS, PropagationProtocol, default_memory_mb, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
+from .propagation import (PATHS, PROTOCOLS, PropagationProtocol, default_memory_mb, get_protocol, heatmaps_to_keypoints, keypoint_heatmaps,
                                 labels_to_onehot, propagate, soft_to_labels)
 from . import metrics
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'COLOURS', 'FeatureSource', 'load_eval_backbone',
-           'frames_to_input', 'backbone_features', 'extract_features', 'task_input_size', 'write_label_png',
-           'resize_nearest', 'resize_nearest_legacy', 'first_frame_labels', 'predict_segmentation', 'predict_keypoints',
-           'score_davis', 'score_vip', 'EvalConfig', 'output_identity', 'run_eval', 'show_predictions']
+__all__ = ['BENCHMARKS', 'TASKS', 'DEFAULT_SPLITS', 'RANDOM_CHECKPOINTS', 'FeatureSource', 'STRIDES', 'DEPTHS',
+           'load_eval_backbone', 'frames_to_input', 'backbone_features', 'extract_features', 'task_input_size',
+           'write_label_png', 'resize_nearest', 'resize_nearest_legacy', 'first_frame_labels', 'predict_segmentation',
+           'predict_keypoints', 'score_davis', 'score_vip', 'EvalConfig', 'output_identity', 'run_eval',
+           'show_predictions']
 
 # %% ../nbs/33_evaluate.ipynb #49dbdb65
 BENCHMARKS = ('davis', 'jhmdb', 'vip')   # the benchmarks `run_eval` evaluates (`stt_eval davis|jhmdb|vip`)
 TASKS = BENCHMARKS                        # the name before 0.3
 DEFAULT_SPLITS = {'davis': 'val', 'jhmdb': 'test', 'vip': 'val'}
 RANDOM_CHECKPOINTS = ('random', 'imagenet-free', 'none')
-COLOURS = ('lab', 'rgb')
 
 def load_eval_backbone(checkpoint: str | os.PathLike | None = 'random', depth: int = 18, stride: int = 8,
                        seed: int = 0, strict: bool = True, prefix: str | None = None,
@@ -214,45 +214,52 @@ def score_vip(data_root: str | os.PathLike, out: str | os.PathLike, split: str =
     return metrics.vip_miou([p for p, _ in preds_gts], [g for _, g in preds_gts])
 
 # %% ../nbs/33_evaluate.ipynb #9cd96f0e
+STRIDES, DEPTHS = (8, 4), (18, 50)
+
+def _opt(default, help: str, choices: Sequence | None = None, flag: str | None = None, minimum: int | None = None,
+         required: bool = False):
+    """An `EvalConfig` field with what `stt_eval` says about it: the command's parser is built from these fields
+    (`stt_nb.cli.build_eval_parser`), and `EvalConfig` checks `choices` and `minimum` itself, so each allowed value
+    is stated once."""
+    return field(default=default, metadata=dict(help=help, choices=None if choices is None else tuple(choices),
+                                                flag=flag, minimum=minimum, required=required))
+
 @dataclass
 class EvalConfig:
     "Every setting of one evaluation run (the `stt_eval` options)."
-    task: str = 'davis'
-    checkpoint: str = 'random'
-    data_root: str = ''
-    out: str = ''
-    stride: int = 8
-    protocol: str = 'stt'
-    depth: int = 18
-    device: str = 'auto'
-    split: str | None = None            # default: DAVIS 'val', JHMDB 'test', VIP 'val'
-    input_size: int | None = None       # DAVIS short side / JHMDB, VIP square side; default: the protocol's
-    colour: str = 'lab'
-    batch_size: int = 10
-    sequences: list[str] | None = None  # a subset of the split's videos
-    n_workers: int | None = None        # DAVIS scoring processes (default: one per core)
-    seed: int = 0                       # for `random` weights
-    init_scheme: str = 'torchvision'    # for `random` weights: 'torchvision' (as built, the floor before this option)
-                                        # or 'release' (zero-γ: what a from-scratch student starts from)
-    strict: bool = True                 # checkpoint keys must match the backbone exactly
-    progress: bool = True
-    path: str = 'auto'                  # propagation: 'tiled' (CPU default), 'dense' (CUDA default when it fits), 'auto'
-    max_memory_mb: float | None = None  # propagation working-set budget in MiB (2**20 bytes); None: resolved once per run
-                                        # by `propagation.default_memory_mb` and recorded in eval_config.json
-    overwrite: bool = False             # clear the predictions another evaluation left in `out` (else: refuse)
+    task: str = field(default='davis', metadata=dict(choices=BENCHMARKS, cli=False))   # `stt_eval davis|jhmdb|vip`
+    checkpoint: str = _opt('random', "our / torchvision / MoCo / official STT checkpoint, or 'random' (seeded random init)")
+    data_root: str = _opt('', 'dataset root (data_scripts/ layout, or a toy benchmark)', required=True)
+    out: str = _opt('', 'output folder for predictions and scores', required=True)
+    stride: int = _opt(8, 'feature stride', STRIDES)
+    protocol: str = _opt('stt', 'propagation protocol', PROTOCOLS)
+    depth: int = _opt(18, 'ResNet depth', DEPTHS)
+    device: str = _opt('auto', "'auto', 'cpu', 'cuda', 'cuda:N'")
+    split: str | None = _opt(None, 'split (default: DAVIS val, JHMDB test, VIP val)')
+    input_size: int | None = _opt(None, "DAVIS short side / JHMDB, VIP square side (default: the protocol's: 480, 320, 560)",
+                                  minimum=1)
+    colour: str = _opt('lab', 'input colour space', COLOURS)
+    batch_size: int = _opt(10, 'frames per backbone batch', minimum=1)
+    sequences: list[str] | None = _opt(None, 'evaluate only these videos of the split')
+    n_workers: int | None = _opt(None, 'DAVIS scoring processes (default: one per core)', flag='--workers', minimum=1)
+    seed: int = _opt(0, "seed of the 'random' weights")
+    init_scheme: str = _opt('torchvision', "init of the 'random' weights: torchvision's, or the release's (zero-initialised "
+                            "last BatchNorm of each residual block: what a from-scratch student starts from)", INIT_SCHEMES)
+    strict: bool = _opt(True, 'load checkpoints non-strictly (report what is skipped)', flag='--no-strict')
+    progress: bool = _opt(True, 'no progress bars', flag='--no-progress')
+    path: str = _opt('auto', 'propagation kernels (auto: dense on CUDA when it fits, tiled otherwise)', PATHS)
+    max_memory_mb: float | None = _opt(None, 'propagation working-set budget in MiB (2**20 bytes; default: half the available '
+                                       'RAM / 80 % of the free GPU memory, resolved once and recorded in eval_config.json)')
+    overwrite: bool = _opt(False, 'clear the predictions another evaluation left in --out (default: refuse to mix them)')
 
     def __post_init__(self):
-        if self.task not in BENCHMARKS: raise ValueError(f"unknown task {self.task!r}; valid: {list(BENCHMARKS)}")
-        if self.colour not in COLOURS: raise ValueError(f"colour must be one of {COLOURS}, got {self.colour!r}")
-        if self.stride not in (8, 4): raise ValueError(f"stride must be 8 or 4, got {self.stride!r}")
-        if self.init_scheme not in INIT_SCHEMES:
-            raise ValueError(f"unknown init scheme {self.init_scheme!r}; valid: {list(INIT_SCHEMES)}")
-        if self.path not in PATHS: raise ValueError(f"unknown propagation path {self.path!r}; valid: {list(PATHS)}")
+        for f in fields(self):
+            v, m = getattr(self, f.name), f.metadata
+            if m.get('choices') is not None and v not in m['choices']:
+                raise ValueError(f"{f.name} must be one of {list(m['choices'])}, got {v!r}")
+            if m.get('minimum') is not None and v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < m['minimum']):
+                raise ValueError(f"{f.name} must be an integer >= {m['minimum']}, got {v!r}")
         if not self.out: raise ValueError("an output folder `out` is required")
-        for k, low in (('batch_size', 1), ('input_size', 1), ('n_workers', 1)):
-            v = getattr(self, k)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
-                raise ValueError(f"{k} must be an integer >= {low}, got {v!r}")
         if self.max_memory_mb is not None and not (math.isfinite(self.max_memory_mb) and self.max_memory_mb > 0):
             raise ValueError(f"max_memory_mb must be a finite number > 0, got {self.max_memory_mb!r}")
         if self.split is None: self.split = DEFAULT_SPLITS[self.task]

@@ -15,14 +15,18 @@ import torch
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['OptimConfig', 'ScheduleConfig', 'scaled_lr', 'build_optimizer', 'lr_factor', 'LRFactor', 'build_scheduler',
-           'plot_lr_schedule']
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'UNITS', 'OptimConfig', 'ScheduleConfig', 'scaled_lr', 'build_optimizer', 'lr_factor',
+           'LRFactor', 'build_scheduler', 'plot_lr_schedule']
 
 # %% ../nbs/08_optim.ipynb #cef4891d
+OPTIMIZERS = ('sgd', 'adam', 'adamw')   # `optim.name`: MoCo v2's SGD, the STT release's Adam, AdamW
+SCHEDULES = ('cosine', 'constant')     # `schedule.name`
+UNITS = ('epoch', 'iter')              # what a schedule's progress and warm-up count
+
 @dataclass
 class OptimConfig:
     "Optimiser and its hyper-parameters (defaults: MoCo v2's SGD)."
-    name: Literal['sgd', 'adam', 'adamw'] = 'sgd'
+    name: Literal[OPTIMIZERS] = 'sgd'
     lr: float = 0.03                       # base learning rate (before batch scaling)
     momentum: float = 0.9                  # SGD only
     weight_decay: float = 1e-4
@@ -33,10 +37,10 @@ class OptimConfig:
 @dataclass
 class ScheduleConfig:
     "Learning-rate schedule: a factor multiplying the base lr at every optimiser step."
-    name: Literal['cosine', 'constant'] = 'cosine'
-    by: Literal['epoch', 'iter'] = 'iter'  # cosine progress per epoch (MoCo) or per iteration (STT release)
+    name: Literal[SCHEDULES] = 'cosine'
+    by: Literal[UNITS] = 'iter'  # cosine progress per epoch (MoCo) or per iteration (STT release)
     warmup: int = 0                        # warm-up length, in `warmup_by` units (0: no warm-up)
-    warmup_by: Optional[Literal['epoch', 'iter']] = None   # None: same unit as `by`
+    warmup_by: Optional[Literal[UNITS]] = None   # None: same unit as `by`
     warmup_start_factor: float = 0.001     # mmcv `warmup_ratio`: the warm-up factor rises linearly from this to 1
     min_lr_factor: float = 0.0             # cosine floor as a fraction of the base lr (STT release: 0.001)
 
@@ -55,7 +59,7 @@ def build_optimizer(params, optim_cfg: OptimConfig, batch_size: int = 1, world_s
         return torch.optim.SGD(params, lr=lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=o.nesterov)
     if o.name == 'adam': return torch.optim.Adam(params, lr=lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
     if o.name == 'adamw': return torch.optim.AdamW(params, lr=lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
-    raise ConfigError(f"optim.name must be 'sgd', 'adam' or 'adamw', got {o.name!r}")
+    raise ConfigError(f"optim.name must be one of {list(OPTIMIZERS)}, got {o.name!r}")
 
 # %% ../nbs/08_optim.ipynb #03eb1aa0
 def lr_factor(step: int, total_steps: int, steps_per_epoch: int = 1, name: str = 'cosine', by: str = 'iter',
@@ -64,7 +68,7 @@ def lr_factor(step: int, total_steps: int, steps_per_epoch: int = 1, name: str =
     "The factor multiplying the base lr at 0-based optimiser `step` (cosine/constant, mmcv-style linear warm-up)."
     if total_steps < 1 or steps_per_epoch < 1: raise ValueError(f"lr_factor: total_steps ({total_steps}) and "
                                                                 f"steps_per_epoch ({steps_per_epoch}) must be >= 1")
-    if by not in ('epoch', 'iter'): raise ValueError(f"lr_factor: by must be 'epoch' or 'iter', got {by!r}")
+    if by not in UNITS: raise ValueError(f"lr_factor: by must be one of {list(UNITS)}, got {by!r}")
     if name == 'constant': c = 1.0
     elif name == 'cosine':
         if by == 'iter': p = min(step, total_steps) / total_steps

@@ -16,11 +16,11 @@ from PIL import Image
 from .core import get_device
 
 # %% auto #0
-__all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'FRAME0_RESIZE', 'PATHS', 'PropagationProtocol', 'stt_protocol',
-           'crw_protocol', 'get_protocol', 'context_frames', 'plot_context', 'labels_to_onehot', 'soft_to_labels',
-           'dense_protocol_window_mask', 'dense_predict', 'propagate_dense', 'default_tile', 'default_memory_mb',
-           'PropagationPlan', 'plan_propagation', 'propagate', 'draw_gaussian', 'keypoint_heatmaps',
-           'heatmaps_to_keypoints']
+__all__ = ['STT_WINDOWS', 'WINDOWS', 'LABEL_DOWNSAMPLING', 'FRAME0_RESIZE', 'PROTOCOLS', 'PATHS', 'PropagationProtocol',
+           'stt_protocol', 'crw_protocol', 'get_protocol', 'context_frames', 'plot_context', 'labels_to_onehot',
+           'soft_to_labels', 'dense_protocol_window_mask', 'dense_predict', 'propagate_dense', 'default_tile',
+           'default_memory_mb', 'PropagationPlan', 'plan_propagation', 'propagate', 'draw_gaussian',
+           'keypoint_heatmaps', 'heatmaps_to_keypoints']
 
 # %% ../nbs/30_propagation.ipynb #3a6d742c
 STT_WINDOWS: dict[str, dict[int, int]] = {    # task -> {stride: r}; the window is ±⌊r/2⌋ cells [STT configs/test]
@@ -87,11 +87,13 @@ def crw_protocol(radius: float = 12, **overrides) -> PropagationProtocol:
     return replace(PropagationProtocol('crw', radius=radius, window='disc', restrict_first=False, pad_context=True,
                                        label_downsample='bilinear', minmax=False), **overrides)
 
+PROTOCOLS = ('stt', 'crw')   # the protocols `get_protocol` builds by name
+
 def get_protocol(name: str = 'stt', task: str = 'davis', stride: int = 8, **overrides) -> PropagationProtocol:
     "A protocol by name: 'stt' (window of `task`/`stride`) or 'crw' (disc radius 12 at any stride)."
     if name == 'stt': return stt_protocol(task, stride, **overrides)
     if name == 'crw': return crw_protocol(**overrides)
-    raise ValueError(f"unknown propagation protocol {name!r}; valid: 'stt', 'crw'")
+    raise ValueError(f"unknown propagation protocol {name!r}; valid: {list(PROTOCOLS)}")
 
 # %% ../nbs/30_propagation.ipynb #71d9d92d
 def context_frames(n: int, protocol: PropagationProtocol) -> list[tuple[int, int, bool]]:

@@ -39,6 +39,7 @@ class Scale:
     task_eval_options: tuple = ()       # (task, ((key, value), ...)): run_eval options of one task only
     correspondence: Optional[tuple] = None   # correspondence_pairs(**params): the real-photo correspondence score
     floor_init: Optional[str] = None    # init scheme of the 'random' floor; None: the from-scratch students' (temporal config)
+    groups: tuple[str, ...] = ()        # the ablation groups a grid of this scale runs by default (empty: all groups)
 
 _HELD_OUT_PHOTOS = ('photos', tuple(media.MEDIA_SPLIT['held_out']['photos']))
 
@@ -66,7 +67,8 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
           toy_tasks=(('jhmdb', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_jhmdb_v2'),
                      ('vip', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_vip_v2')),
           task_eval_options=(('davis', tuple(TOY_DAVIS_V3_EVAL.items())), ('vip', (('input_size', 240),))),
-          correspondence=(('n_pairs', 16), _HELD_OUT_PHOTOS)),
+          correspondence=(('n_pairs', 16), _HELD_OUT_PHOTOS),
+          groups=('paradigm',)),       # one seed: 86 min on 2 CPU cores; the other groups are the extended grid
     Scale('tiny_v2', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('data.embedded_split=all',),
           ('data.embedded_split=all', 'data.repeats=16', 'model.init_scheme=release'),
           (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),

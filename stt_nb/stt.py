@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from .core import ConfigError, atomic_write, chroma_dropout
+from .core import COLOURS, ConfigError, atomic_write, chroma_dropout
 from .backbone import (INIT_SCHEMES, PRESETS, RESNET_CHANNELS, ResNetBackbone, backbone_state_dict,
                              build_backbone, export_backbone, init_backbone, load_backbone_weights)
 from .data import FramePairDataset
@@ -35,14 +35,14 @@ class StudentTeacherConfig:
     depth: int = 18                    # student ResNet depth: 50 [release], 18 [research R18 run]
     preset: str = 'student'            # stt_nb.backbone layout: strides (1,2,2,4), no stem pool → layer2/3/4 at /4, /8, /32
     init: Optional[str] = None         # student init checkpoint (step-1 encoder; MoCo/torchvision/STT keys); null or 'random': random init
-    init_scheme: Literal['release', 'torchvision'] = 'release'   # random init of the student (when `init` is null/'random'):
+    init_scheme: Literal[INIT_SCHEMES] = 'release'   # random init of the student (when `init` is null/'random'):
                                        # 'release': kaiming fan-out convs, BN 1/0, last BN of each residual block 0
                                        # [release]; 'torchvision': as torchvision builds it (the default before 0-γ)
     teacher: Optional[str] = None      # teacher checkpoint; 'random': random weights (tests only); null: no teacher (global loss off)
     teacher_depth: int = 50            # DetCo R50 in both research runs [research]; the release leaves it a placeholder
     teacher_preset: str = 'teacher'    # standard layout (1,2,2,2), max pool → layer4 at /32 [release]
     teacher_temperature: float = 0.07  # τ of the teacher's softmax(dot/τ), no L2 norm [release]
-    teacher_input: Literal['rgb', 'lab'] = 'rgb'   # what the teacher sees: ImageNet-normalised RGB [release: DetCo R50],
+    teacher_input: Literal[COLOURS] = 'rgb'   # what the teacher sees: ImageNet-normalised RGB [release: DetCo R50],
                                        # or the full normalised Lab frames, for a teacher trained on Lab (our tiny step 1)
 
 @dataclass
@@ -54,9 +54,9 @@ class STTLossConfig:
     chroma_scale: float = 1.5          # the student input is multiplied by 3/2 after zeroing c* [release]
     local_weight: float = 1000.0       # local correlation distillation [release]; 0 switches it off
     global_weight: float = 50.0        # global correlation distillation [release]; 0 switches it (and the teacher) off
-    selection: Literal['release', 'flattened', 'none', 'release_soft'] = 'release'   # see stt_nb.distillation
+    selection: Literal[SELECTION_MODES] = 'release'   # see stt_nb.distillation
     selection_ratio: float = 0.7       # T [release]; research configs also tried 0.3, 0.5, 0.6 and -1 (= 'none')
-    affinity: Literal['auto', 'windowed', 'dense'] = 'auto'   # windowed-affinity kernels (stt_nb.correlation):
+    affinity: Literal[AFFINITY_IMPLS] = 'auto'   # windowed-affinity kernels (stt_nb.correlation):
                                        # 'auto' = dense on CUDA when it fits 4 GiB, windowed on CPU; same values
 
 def check_stt_config(model: StudentTeacherConfig, loss: STTLossConfig) -> None:
@@ -66,7 +66,7 @@ def check_stt_config(model: StudentTeacherConfig, loss: STTLossConfig) -> None:
               ('model.preset', model.preset in PRESETS, f"one of {list(PRESETS)}"),
               ('model.teacher_preset', model.teacher_preset in PRESETS, f"one of {list(PRESETS)}"),
               ('model.teacher_temperature', model.teacher_temperature > 0, '> 0'),
-              ('model.teacher_input', model.teacher_input in ('rgb', 'lab'), "'rgb' or 'lab'"),
+              ('model.teacher_input', model.teacher_input in COLOURS, f"one of {list(COLOURS)}"),
               ('model.init_scheme', model.init_scheme in INIT_SCHEMES, f"one of {list(INIT_SCHEMES)}"),
               ('loss.rec_weights', all(w >= 0 for w in loss.rec_weights), '>= 0'),
               ('loss.radii', all(r >= 1 for r in loss.radii) and loss.radii[0] % 2 == 0, 'positive, the first even'),
