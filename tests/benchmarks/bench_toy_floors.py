@@ -1,10 +1,12 @@
 """Floors and ceiling of a toy DAVIS benchmark (v2 or v3): GT copy, exact-geometry oracle, random-init R18 under both
-init schemes (seeds 0-2), and the local-feature floors (Lab pixels pooled to the grid; the untrained stem alone).
+init schemes (seeds 0-2), and the local-feature floors (Lab pixels pooled to the grid; the stem alone, untrained, and
+with --trained-stem, taken from trained backbones such as the temporal-only runs of the grid).
 
 Issue 20, item 5: GT copy 1.0, oracle >= 0.90, random floor <= 0.50, and the local-feature floors no better than the
 random floor + one seed std. Run one job at a time (2 cores):
 
     python tests/benchmarks/bench_toy_floors.py --version 3 [--seeds 0 1 2] [--out tests/benchmarks/results/toy_v3_floors.md]
+    python tests/benchmarks/bench_toy_floors.py --stems-only --trained-stem RUN/backbone.pt ... --out ...trained_stem.md
 
 Prints one line per feature and writes a markdown table (with the benchmark's parameters, code fingerprint, machine).
 """
@@ -12,7 +14,7 @@ import argparse, json, os, platform, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 
-from stt_nb.backbone import feature_size, seeded_backbone
+from stt_nb.backbone import feature_size, load_backbone_weights, seeded_backbone
 from stt_nb.correspondence import lab_pixel_features, stem_features
 from stt_nb.data import DavisReader, save_indexed_png
 from stt_nb.evaluate import backbone_features, run_eval, task_input_size
@@ -26,6 +28,9 @@ def main():
     ap.add_argument('--n-sequences', type=int, default=8)
     ap.add_argument('--n-frames', type=int, default=None)
     ap.add_argument('--out', default=None)
+    ap.add_argument('--trained-stem', nargs='+', default=[], metavar='WEIGHTS',
+                    help='backbone weights (e.g. a temporal-only run\'s backbone.pt) whose stem alone is scored')
+    ap.add_argument('--stems-only', action='store_true', help='score only GT copy and the stems (no oracle, pixels, R18s)')
     a = ap.parse_args()
     gen = toys.toy_davis_v3 if a.version == 3 else toys.toy_davis_v2
     kw = dict(n_sequences=a.n_sequences) | ({'n_frames': a.n_frames} if a.n_frames else {})
@@ -41,10 +46,16 @@ def main():
         return lambda s: backbone_features(model, s.frames, task_input_size('davis', *s.size, size), 'cpu', 8, 'lab')
     runs = {'exact-geometry oracle': lambda s: torch.from_numpy(toys.toy_oracle_features(s.masks, grid_of(s))),
             'Lab pixels pooled to the grid': lambda s: lab_pixel_features(s.frames, grid=grid_of(s))}
+    stem = lambda m: lambda s: stem_features(s.frames, m, grid_of(s))
+    if a.stems_only: runs = {}
     for k in a.seeds:
-        runs[f'stem only, untrained (torchvision init, seed {k})'] = (lambda m: lambda s: stem_features(s.frames, m, grid_of(s)))(seeded_backbone('test_s8', 18, 'torchvision', k))
+        runs[f'stem only, untrained (torchvision init, seed {k})'] = stem(seeded_backbone('test_s8', 18, 'torchvision', k))
+    for w in a.trained_stem:                      # the stem of a trained network: conv1 + BN + ReLU of its weights
+        m = seeded_backbone('test_s8', 18, 'torchvision', 0)
+        load_backbone_weights(m, w)
+        runs[f'stem only, trained ({Path(w).parent.name})'] = stem(m.eval())
     for scheme in ('torchvision', 'release'):
-        for k in a.seeds:
+        for k in ([] if a.stems_only else a.seeds):
             runs[f'random R18, {scheme} init (seed {k})'] = bb_fn(seeded_backbone('test_s8', 18, scheme, k).eval())
     for name, fn in runs.items():
         t = time.perf_counter()
@@ -57,7 +68,7 @@ def main():
     def stat(prefix):
         x = np.array([v for n, v in by.items() if n.startswith(prefix)])
         return x.mean(), (x.std(ddof=1) if len(x) > 1 else float('nan'))
-    rt, st = stat('random R18, torchvision'); rr, sr = stat('random R18, release'); sm, ss = stat('stem only')
+    rt, st = stat('random R18, torchvision'); rr, sr = stat('random R18, release'); sm, ss = stat('stem only, untrained')
     from stt_nb.ablations import code_fingerprint
     lines = [f'# Toy DAVIS v{a.version} floors and ceiling', '',
              f'Benchmark: `toy_davis_v{a.version}({kw})` (generated in {t_gen:.1f} s), evaluated at its native {size} px '
@@ -65,12 +76,15 @@ def main():
              f'{os.cpu_count()} cores, torch {torch.__version__}; {time.strftime("%Y-%m-%d")}.', '',
              '| feature | J&F | seconds |', '|---|---|---|']
     lines += [f'| {n} | {v:.3f} | {t:.0f} |' for n, v, t in rows]
-    lines += ['', f'- random R18, torchvision init: mean {rt:.3f}, seed std {st:.3f}',
-              f'- random R18, release init: mean {rr:.3f}, seed std {sr:.3f}',
-              f'- stem only (untrained): mean {sm:.3f}, seed std {ss:.3f}',
-              f'- targets: oracle >= 0.90: {by["exact-geometry oracle"]:.3f}; random (torchvision) <= 0.50: {rt:.3f}; '
-              f'Lab pixels <= random + 1 std = {rt + st:.3f}: {by["Lab pixels pooled to the grid"]:.3f}; '
-              f'stem <= random + 1 std: {sm:.3f}']
+    tm, ts = stat('stem only, trained')
+    lines += ['', f'- stem only (untrained): mean {sm:.3f}, seed std {ss:.3f}']
+    if a.trained_stem: lines += [f'- stem only (trained): mean {tm:.3f}, std {ts:.3f} over {len(a.trained_stem)} runs']
+    if not a.stems_only:
+        lines += [f'- random R18, torchvision init: mean {rt:.3f}, seed std {st:.3f}',
+                  f'- random R18, release init: mean {rr:.3f}, seed std {sr:.3f}',
+                  f'- targets: oracle >= 0.90: {by["exact-geometry oracle"]:.3f}; random (torchvision) <= 0.50: {rt:.3f}; '
+                  f'Lab pixels <= random + 1 std = {rt + st:.3f}: {by["Lab pixels pooled to the grid"]:.3f}; '
+                  f'stem <= random + 1 std: {sm:.3f}']
     text = '\n'.join(lines) + '\n'
     print(text)
     if a.out:
