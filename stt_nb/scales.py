@@ -68,7 +68,7 @@ SCALES: dict[str, Scale] = {s.name: s for s in [
                      ('vip', (('n_videos', 8), ('n_frames', 16), ('height', 240)), 'toy_vip_v2')),
           task_eval_options=(('davis', tuple(TOY_DAVIS_V3_EVAL.items())), ('vip', (('input_size', 240),))),
           correspondence=(('n_pairs', 16), _HELD_OUT_PHOTOS),
-          groups=('paradigm',)),       # one seed: 86 min on 2 CPU cores; the other groups are the extended grid
+          groups=('paradigm',)),       # one seed: 52 min on 2 CPU cores; the other groups are the extended grid
     Scale('tiny_v2', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml', ('data.embedded_split=all',),
           ('data.embedded_split=all', 'data.repeats=16', 'model.init_scheme=release'),
           (('n_sequences', 8), ('n_frames', 50), ('height', 240)), (),

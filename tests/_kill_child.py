@@ -12,6 +12,7 @@ import json, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 
+import stt_nb.runfiles as R
 import stt_nb.training as T
 from stt_nb.cli import stt_train_main
 
@@ -50,7 +51,8 @@ def main(mode: str, step: int, marker: str, argv: list[str]) -> int:
         def stalling_atomic_write(path, mode='wb'):
             with atomic_write(path, mode) as f:
                 yield _StallingFile(f, HALF, marker) if target(Path(path)) else f
-        T.atomic_write = stalling_atomic_write        # what save_checkpoint and the latest.pt copy call
+        T.atomic_write = stalling_atomic_write        # what the latest.pt copy calls (training._copy_atomic)
+        R.atomic_write = stalling_atomic_write        # what save_checkpoint calls (stt_nb.runfiles)
     elif mode != 'run': raise SystemExit(f'unknown mode {mode!r}')
     return stt_train_main(argv)
 

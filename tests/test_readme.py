@@ -59,3 +59,20 @@ def test_readme_tables_have_no_duplicated_rows():
     "Each row of each README table is there once (the status table once listed the ablation row three times)."
     dups = _duplicated_table_rows((ROOT / 'README.md').read_text(encoding='utf-8'))
     assert not dups, f"README.md (from nbs/index.ipynb) repeats table rows: {dups}"
+
+def test_readme_grid_table_is_the_record():
+    "The README's grid table is the record's mean ± seed std × 100 per variant and benchmark: it cannot drift from it."
+    from stt_nb.ablations import BENCHMARK_TASKS, PRIMARY_METRIC, read_results
+    d = read_results(ROOT / 'tests' / 'benchmarks' / 'results' / 'grid_tiny_v3' / 'results.csv')
+    labels = {"random init (the students' init)": 'random', 'random init, release scheme': 'random_other_init',
+              'spatial only': 'spatial', 'temporal only': 'temporal', 'joint': 'joint', 'spatial-then-temporal': 'st_plain',
+              'full STT': 'stt'}
+    rows = {}
+    for line in (ROOT / 'README.md').read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if cells[0] in labels and len(cells) == 1 + len(BENCHMARK_TASKS): rows[labels[cells[0]]] = cells[1:]
+    assert set(rows) == set(labels.values()), f"README grid table rows: {sorted(rows)}"
+    for v, cells in rows.items():
+        for t, cell in zip(BENCHMARK_TASKS, cells):
+            x = d[(d['variant'] == v) & (d['task'] == t)][PRIMARY_METRIC[t]] * 100
+            assert cell == f'{x.mean():.1f} ± {x.std():.1f}', (v, t, cell, f'{x.mean():.1f} ± {x.std():.1f}')
