@@ -104,16 +104,20 @@ def pytest_collection_modifyitems(config, items):
 
 # Tests whose claims do not depend on which float kernels run: error messages and bookkeeping (run and result
 # identity, caches, locks, reports, the grid's kill/resume layer, the files a command writes), media decoding, the toy
-# generators (NumPy and Pillow) and pixel hashing, and the official-metric equality (NumPy). The generic-kernel pass of
+# generators (NumPy and Pillow) and pixel hashing, the official-metric equality (NumPy), the learning-rate schedules
+# (Python floats), checkpoint and RNG-state I/O, and exact resume (test_resume: a killed and resumed run against the
+# same run uninterrupted, on the same kernels in the same pass; which kernels compute the steps does not change
+# whether the state is restored exactly, and the generic pass runs one thread, so it is as deterministic). The generic-kernel pass of
 # CI (`ATEN_CPU_CAPABILITY` set: a numerics check, see developing.ipynb) skips them with this reason instead of
 # repeating them: every torch float computation they drive is the engine, the models, the propagation and the
 # evaluation that the rest of the suite checks under those kernels, with its tolerances (notebooks 00-03, 10-34,
-# test_resume, test_training_ddp, tutorials 02-03). 05_toys also measures its benchmarks' floors with a random
+# test_training_ddp, tutorials 02-03). 05_toys also measures its benchmarks' floors with a random
 # ResNet, against thresholds several points of J&F away from the measured values (e.g. random <= 0.50, measured
 # about 0.2): rounding differences between kernels move a score by far less than that.
 KERNEL_INDEPENDENT_FILES = ('test_cli.py', 'test_bad_input.py', 'test_heldout.py', 'test_data_scripts.py',
-                            'test_readme.py', 'test_sync.py')
-KERNEL_INDEPENDENT = tuple(f'test_notebook[{n}.ipynb]' for n in ('04_media', '05_toys', '06_puppets', '92_embedded', '21_runs', '39_scales', '40_ablations',
+                            'test_readme.py', 'test_sync.py', 'test_resume.py')
+KERNEL_INDEPENDENT = tuple(f'test_notebook[{n}.ipynb]' for n in ('04_media', '05_toys', '06_puppets', '08_optim', '09_runfiles', '92_embedded',
+                                                                    '21_runs', '23_toytask', '39_scales', '40_ablations',
                                                                     '41_demo', '90_cli', '91_readme')) + \
                      ('test_tutorial[01_quickstart.ipynb]', 'test_tutorial[04_reproduce_the_paper.ipynb]')
 
