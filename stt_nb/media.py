@@ -20,7 +20,7 @@ __all__ = ['BUILD_FILE', 'FORMAT_VERSION', 'CLIPS', 'REAL_CLIPS', 'SKIMAGE_COLOR
            'EXTRA_PHOTOS', 'SHOTS', 'MEDIA_SPLIT', 'SPLITS', 'cache_dir', 'atomic_dir', 'build_once', 'clip_paths',
            'decode_clip', 'photo_paths', 'load_photo', 'shot_boundaries', 'shots_of', 'split_ranges', 'split_frames',
            'split_photos', 'held_out_windows', 'split_distances', 'save_jpeg', 'read_sources', 'embedded_videos',
-           'embedded_images']
+           'embedded_images', 'training_sources', 'check_disjoint']
 
 # %% ../nbs/04_media.ipynb #dc36d2f0
 def cache_dir(*parts: str) -> Path:
@@ -349,3 +349,31 @@ def embedded_images(root: str | os.PathLike | None = None, include_gray: bool = 
                   quality=quality)
     if split != 'all': params['split'] = split
     return build_once('images', root, params, build, short=('size',))
+
+# %% ../nbs/04_media.ipynb #7dd767e2
+def _pixel_hash(a: np.ndarray) -> str: return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+@lru_cache(maxsize=4)
+def _native_frame_hashes(clip: str) -> tuple[str, ...]:
+    return tuple(_pixel_hash(f) for f in decode_clip(clip))
+
+def _source_hash(src: Sequence) -> str:
+    "Pixel hash of a source record: ('clip', name, frame) or ('photo', name)."
+    if src[0] == 'clip': return _native_frame_hashes(src[1])[int(src[2])]
+    if src[0] == 'photo': return _pixel_hash(load_photo(src[1]))
+    raise ValueError(f"unknown source record {src!r}")
+
+def training_sources(root: str | os.PathLike) -> dict[str, tuple]:
+    "{'<root>/<file>': source record} of a split-aware training folder (`stt_nb.media.read_sources`)."
+    return {f'{root}/{k}': tuple(v) for k, v in read_sources(root).items()}
+
+def check_disjoint(train: dict[str, tuple], bench: dict[str, tuple]) -> int:
+    """Raise a `ValueError` naming a training file and a benchmark source with the same pixels (and how many such
+    pairs there are); else return the number of distinct benchmark sources checked."""
+    seen = {}
+    for f, s in train.items(): seen.setdefault(_source_hash(s), f)
+    clash = [(seen[h], b) for b, s in bench.items() if (h := _source_hash(s)) in seen]
+    if clash:
+        raise ValueError(f"{len(clash)} benchmark source(s) are training data, e.g. training file {clash[0][0]} has the "
+                         f"same pixels as {clash[0][1]}")
+    return len({_source_hash(s) for s in bench.values()})

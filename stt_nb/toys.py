@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_toys.ipynb #91dd8ce8
 from __future__ import annotations
-import hashlib, json, math, os
+import json, math, os
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -12,15 +13,14 @@ import numpy as np
 from PIL import Image
 
 from .data import save_indexed_png
-from functools import lru_cache
 from .media import (CLIPS, MEDIA_SPLIT, REAL_CLIPS, FORMAT_VERSION, build_once, cache_dir, decode_clip,
                           held_out_windows, load_photo, save_jpeg)
+from .media import check_disjoint, training_sources   # moved to notebook 04; `stt_nb.toys.<name>` keeps working
 
 # %% auto #0
 __all__ = ['TOY_TEXTURES', 'TOY_DAVIS_V2_EVAL', 'TOY_DAVIS_V3_EVAL', 'shape_contains', 'shape_radius', 'apply_pose', 'posed_mask',
            'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion', 'toy_object_mask', 'toy_pose_v2', 'toy_v2_mask',
-           'toy_davis_v2', 'toy_oracle_features', 'toy_v2_properties', 'toy_davis_v3', 'training_sources',
-           'benchmark_sources', 'check_disjoint']
+           'toy_davis_v2', 'toy_oracle_features', 'toy_v2_properties', 'toy_davis_v3', 'benchmark_sources']
 
 # %% ../nbs/05_toys.ipynb #c0f81094
 def shape_contains(shape: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -722,23 +722,6 @@ def toy_davis_v3(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
 
 
 # %% ../nbs/05_toys.ipynb #4dd5a2be
-def _pixel_hash(a: np.ndarray) -> str: return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-
-@lru_cache(maxsize=4)
-def _native_frame_hashes(clip: str) -> tuple[str, ...]:
-    return tuple(_pixel_hash(f) for f in decode_clip(clip))
-
-def _source_hash(src: Sequence) -> str:
-    "Pixel hash of a source record: ('clip', name, frame) or ('photo', name)."
-    if src[0] == 'clip': return _native_frame_hashes(src[1])[int(src[2])]
-    if src[0] == 'photo': return _pixel_hash(load_photo(src[1]))
-    raise ValueError(f"unknown source record {src!r}")
-
-def training_sources(root: str | os.PathLike) -> dict[str, tuple]:
-    "{'<root>/<file>': source record} of a split-aware training folder (`stt_nb.media.read_sources`)."
-    from stt_nb.media import read_sources
-    return {f'{root}/{k}': tuple(v) for k, v in read_sources(root).items()}
-
 def benchmark_sources(root: str | os.PathLike) -> dict[str, tuple]:
     """{'<root>/Motion/<video>.json: <what>': source record} of a toy benchmark: each background frame (clip, start +
     k·step) and each photo its objects' or figures' textures sample."""
@@ -754,16 +737,6 @@ def benchmark_sources(root: str | os.PathLike) -> dict[str, tuple]:
     if not out: raise FileNotFoundError(f"benchmark_sources: no Motion/*.json under {root}")
     return out
 
-def check_disjoint(train: dict[str, tuple], bench: dict[str, tuple]) -> int:
-    """Raise a `ValueError` naming a training file and a benchmark source with the same pixels (and how many such
-    pairs there are); else return the number of distinct benchmark sources checked."""
-    seen = {}
-    for f, s in train.items(): seen.setdefault(_source_hash(s), f)
-    clash = [(seen[h], b) for b, s in bench.items() if (h := _source_hash(s)) in seen]
-    if clash:
-        raise ValueError(f"{len(clash)} benchmark source(s) are training data, e.g. training file {clash[0][0]} has the "
-                         f"same pixels as {clash[0][1]}")
-    return len({_source_hash(s) for s in bench.values()})
 
 # %% ../nbs/05_toys.ipynb #7f5ec883
 _MOVED = {**{n: ('stt_nb.puppets', n) for n in ('JHMDB_JOINTS', 'PUPPET_PARTS', 'puppet_frame', 'puppet_mask',

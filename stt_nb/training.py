@@ -24,16 +24,15 @@ from .distributed import (CPUSyncBatchNorm, DistInfo, ResumableSampler, convert_
                                 unwrap_model)
 from .optim import (LRFactor, OptimConfig, ScheduleConfig, build_optimizer, build_scheduler, lr_factor,
                           plot_lr_schedule, scaled_lr)
-from .runfiles import (DEBUG_ENV, META_COLUMNS, check_state_keys, git_commit, load_checkpoint, plot_losses,
-                             read_checkpoint, read_jsonl, read_metrics, rng_state, run_metadata, save_checkpoint,
-                             set_rng_state)
+from .runfiles import (DEBUG_ENV, META_COLUMNS, RUN_MARKER, check_out_dir, check_state_keys, claim_run_dir,
+                             git_commit, holds_run, load_checkpoint, plot_losses, read_checkpoint, read_jsonl,
+                             read_metrics, rng_state, run_metadata, save_checkpoint, set_rng_state, check_run_dir)
 
 # %% auto #0
-__all__ = ['TASKS', 'METHOD_TASKS', 'RUN_HOOKS', 'RESUME_FREE', 'RESUME_APPLIED', 'RUN_MARKER', 'RunConfig', 'LoopConfig',
-           'TrainConfig', 'make_config_class', 'task_config_class', 'check_train_config', 'check_out_dir', 'Task',
-           'register_task', 'get_task', 'NonFiniteLossError', 'RunEnd', 'register_run_hook', 'initial_state',
-           'state_digest', 'config_changes', 'claim_run_dir', 'TrainResult', 'train', 'tf32_mode', 'run_training',
-           'profile_steps']
+__all__ = ['TASKS', 'METHOD_TASKS', 'RUN_HOOKS', 'RESUME_FREE', 'RESUME_APPLIED', 'RunConfig', 'LoopConfig', 'TrainConfig',
+           'make_config_class', 'task_config_class', 'check_train_config', 'Task', 'register_task', 'get_task',
+           'NonFiniteLossError', 'RunEnd', 'register_run_hook', 'initial_state', 'state_digest', 'config_changes',
+           'TrainResult', 'train', 'tf32_mode', 'run_training', 'profile_steps']
 
 # %% ../nbs/20_training.ipynb #25731b98
 @dataclass
@@ -132,18 +131,6 @@ def check_train_config(cfg) -> None:
         raise ConfigError(f"run.name must be a plain folder name (no path separator), got {r.name!r}")
     if r.out_dir is not None: check_out_dir(r.out_dir, 'run.out_dir')
 
-# folders no run may write into: the file-system root, top-level folders shared by everyone, and system trees
-_SHARED_TOP = ('/', '/home', '/mnt', '/media', '/opt', '/run', '/srv', '/var', '/snap')
-_SYSTEM_TREES = ('/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sbin', '/sys', '/usr')
-
-def check_out_dir(path: str | os.PathLike, key: str = 'run.out_dir') -> Path:
-    "`path` resolved; `ConfigError` naming `key` when it is the root, a shared top-level folder or inside a system tree."
-    p = Path(path).expanduser().resolve()
-    s = p.as_posix()
-    if s in _SHARED_TOP or any(s == t or s.startswith(t + '/') for t in _SYSTEM_TREES):
-        raise ConfigError(f"{key}={str(path)!r} resolves to {s}, a system folder: runs never write there; choose a "
-                          f"folder of your own (e.g. {key}=outputs)")
-    return p
 
 # %% ../nbs/20_training.ipynb #006db974
 @runtime_checkable
@@ -330,6 +317,7 @@ def _window_state(st: _LoopState) -> dict:
 # resumed step on (the schedule is rebuilt for them); any other change is refused
 RESUME_FREE = ('run.name', 'run.out_dir', 'run.progress', 'run.overwrite', 'run.tensorboard', 'run.device',
                'run.log_every', 'run.ckpt_every', 'run.keep_last', 'run.sync_timing')
+
 RESUME_APPLIED = ('optim.lr', 'loop.epochs', 'loop.max_steps')
 
 def config_changes(old: Mapping, new: Mapping) -> dict[str, tuple]:
@@ -393,33 +381,6 @@ def _restore(ckpt_path: Path, parts: _Parts, cfg, info: DistInfo, task_name: str
                       f"step {step} at lr {lr:.4g}; config.yaml now holds the new config, run.json the change")
     return st, changes
 
-RUN_MARKER = '.stt_nb_run'      # written first into every run folder: the folder is a run's, and may be written
-
-def _holds_run(run_dir: Path) -> bool:
-    return (run_dir / 'metrics.jsonl').exists() or any((run_dir / 'checkpoints').glob('*.pt'))
-
-def _check_run_dir(run_dir: Path, overwrite: bool = False, ignore: Sequence[str] = ()) -> None:
-    "`run_dir` can be a run folder (no file on its path) and, unless `overwrite`, holds nothing but a run's files."
-    for q in (run_dir, *run_dir.parents):
-        if q.exists() and not q.is_dir(): raise NotADirectoryError(f"cannot create the run folder {run_dir}: {q} is a file")
-    if overwrite or not run_dir.is_dir() or (run_dir / RUN_MARKER).exists() or _holds_run(run_dir): return
-    other = sorted(q.name for q in run_dir.iterdir() if q.name not in ignore)
-    if other:
-        raise FileExistsError(f"{run_dir} holds files no run of stt_nb wrote ({', '.join(other[:4])}"
-                              f"{', ...' if len(other) > 4 else ''}): refusing to write there. Choose another run.name "
-                              f"or run.out_dir, or set run.overwrite=true to write into it anyway")
-
-def claim_run_dir(run_dir: str | os.PathLike, overwrite: bool = False, ignore: Sequence[str] = ()) -> Path:
-    """Create `run_dir` if needed and write `RUN_MARKER` into it, unless it holds files of something else (anything
-    but the marker, a run's own files or the names in `ignore`): then `FileExistsError`, unless `overwrite`."""
-    run_dir = Path(run_dir)
-    _check_run_dir(run_dir, overwrite, ignore)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / RUN_MARKER).exists():
-        with atomic_write(run_dir / RUN_MARKER, 'w') as f:
-            json.dump({'created': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'stt_nb_version': stt_nb.__version__}, f)
-    return run_dir
-
 def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_path: Path | None, step: int,
                      changes: Mapping | None = None) -> dict:
     """Rank 0: claim the folder (`RUN_MARKER`), clear a replaced run, remove a killed run's temporaries, write
@@ -440,6 +401,7 @@ def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_pa
         json.dump({**meta, 'resumed_from': str(ckpt_path) if ckpt_path else None, 'resumed_step': step,
                    'starts': hist + [start]}, f, indent=2, default=str)
     return meta
+
 
 # %% ../nbs/20_training.ipynb #dc20a364
 @dataclass
@@ -609,13 +571,13 @@ def train(cfg, task, resume: bool | str | os.PathLike = False, hooks: bool = Tru
         if (ckpt_dir / 'latest.pt').is_file(): ckpt_path = ckpt_dir / 'latest.pt'
         elif resume is True: raise FileNotFoundError(f"cannot resume: {ckpt_dir / 'latest.pt'} does not exist")
     elif resume not in (False, None): ckpt_path = Path(resume)
-    if ckpt_path is None and _holds_run(run_dir) and not r.overwrite:
+    if ckpt_path is None and holds_run(run_dir) and not r.overwrite:
         if (ckpt_dir / 'latest.pt').is_file():
             raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (stt_train --resume) to continue "
                                   "it or set run.overwrite=true to replace it")
         raise FileExistsError(f"{run_dir} already holds a run that stopped before its first checkpoint, so it cannot be "
                               "resumed; set run.overwrite=true to start it again (or choose another run.name)")
-    _check_run_dir(run_dir, overwrite=r.overwrite or ckpt_path is not None)
+    check_run_dir(run_dir, overwrite=r.overwrite or ckpt_path is not None)
     if ckpt_path is not None and (run_dir / 'metrics.jsonl').exists():     # the log is checked before anything is written
         try: read_jsonl(run_dir / 'metrics.jsonl')
         except ValueError as e:

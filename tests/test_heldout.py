@@ -1,14 +1,15 @@
 """No benchmark source is training data (issue 20): every decoded training frame and photo, hashed, against every
 benchmark source of a scale, hashed; the training folders are the ones the scale's resolved configs build.
 
-The hashes compare decoded pixels at the clips' native size (`stt_nb.toys.check_disjoint`), so a frame or photo that
+The hashes compare decoded pixels at the clips' native size (`stt_nb.media.check_disjoint`), so a frame or photo that
 reaches both sides under another name is caught as well."""
 import pytest
 from stt_nb.ablations import get_scale, plan_variant, toy_benchmark, toy_spec
 from stt_nb.contrastive import build_image_dataset
 from stt_nb.correspondence import CORRESPONDENCE_PHOTOS
 from stt_nb.stt import build_pair_dataset
-from stt_nb.toys import benchmark_sources, check_disjoint, training_sources
+from stt_nb.media import check_disjoint, training_sources
+from stt_nb.toys import benchmark_sources
 
 def train_sources(scale: str):
     "What the step-1 and step-2 configs of `scale` read (full STT's plan: both steps)."
