@@ -372,8 +372,9 @@ def check_disjoint(train: dict[str, tuple], bench: dict[str, tuple]) -> int:
     pairs there are); else return the number of distinct benchmark sources checked."""
     seen = {}
     for f, s in train.items(): seen.setdefault(_source_hash(s), f)
-    clash = [(seen[h], b) for b, s in bench.items() if (h := _source_hash(s)) in seen]
+    hashes = {b: _source_hash(s) for b, s in bench.items()}              # each benchmark source decoded once
+    clash = [(seen[h], b) for b, h in hashes.items() if h in seen]
     if clash:
         raise ValueError(f"{len(clash)} benchmark source(s) are training data, e.g. training file {clash[0][0]} has the "
                          f"same pixels as {clash[0][1]}")
-    return len({_source_hash(s) for s in bench.values()})
+    return len(set(hashes.values()))
