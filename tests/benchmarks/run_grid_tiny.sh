@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tiny grid record, seed by seed and benchmark by benchmark (resumable: a rerun reuses every finished run and
 # result). Usage: [JOBS=N] tests/benchmarks/run_grid_tiny.sh OUT "GROUPS..." "SEEDS..." [extra stt_ablate args]
-# (GROUPS "": only the variants named by --variants in the extra args)
+# (GROUPS "": only the variants named by --variants in the extra args; SCALE=name: another scale, default tiny,
+# e.g. SCALE=tiny_v3 for the records of 0.2)
 # e.g.  tests/benchmarks/run_grid_tiny.sh tests/benchmarks/results/grid_tiny_v3 "paradigm" "0 1 2"
 # JOBS=N runs N seeds at once, each process with cores / N torch threads (default 1 job with every core). On 2 cores
 # two one-thread seeds finish in far less time than the same two seeds one after the other with two threads each
@@ -11,6 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=$1; groups=$2; seeds=$3; shift 3
 jobs=${JOBS:-1}
+scale=${SCALE:-tiny}
 cores=$(nproc)
 threads=$(( cores / jobs > 0 ? cores / jobs : 1 ))
 
@@ -18,7 +20,7 @@ one_seed() {
   local seed=$1 task t0; shift
   for task in davis jhmdb vip correspondence; do
     t0=$(date +%s)
-    .venv/bin/stt_ablate --scale tiny ${groups:+--groups $groups} --seeds "$seed" --task "$task" --out "$out" --no-progress "$@" \
+    .venv/bin/stt_ablate --scale "$scale" ${groups:+--groups $groups} --seeds "$seed" --task "$task" --out "$out" --no-progress "$@" \
       || { echo "grid: seed $seed task $task FAILED"; return 1; }
     echo "grid: seed $seed task $task done in $(( $(date +%s) - t0 )) s"
   done
