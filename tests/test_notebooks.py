@@ -9,7 +9,7 @@ settings.ini `tst_flags`; here they are handled so that nothing is skipped silen
 - `gpu` cells run when CUDA is available, and are otherwise reported as skipped with the reason.
 - `long` cells (a long run whose claim has no float tolerance: a model learns, a whole command runs) run here,
   except in the generic-kernel pass (`ATEN_CPU_CAPABILITY` set), which repeats only what kernels can change.
-- `grid` cells (the tiny ablation grid, 52 minutes per seed of its default paradigm group on 2 cores, and the demo) run only with
+- `grid` cells (the tiny ablation grid, about 52 minutes per seed of its default paradigm group on 2 cores, and the demo) run only with
   `--nb-flags grid`; otherwise one skipped test per notebook says which cells were left out and why.
 
 The tutorials (`nbs/tutorials/`) are not run here: `tests/test_tutorials.py` executes them through a real Jupyter
@@ -26,7 +26,7 @@ NBS = sorted(p for p in (ROOT / 'nbs').rglob('*.ipynb')
 
 REASONS = {
     'gpu': "needs a CUDA GPU; none is available in this run",
-    'grid': "the tiny-scale ablation grid (52 min per seed of its default group on 2 CPU cores, record grid_tiny_v3) / the demo; the same code runs at the "
+    'grid': "the tiny-scale ablation grid (about 52 min per seed of its default group on 2 CPU cores, record grid_tiny_v4) / the demo; the same code runs at the "
             "quick scale in the notebook's slow cells; run with --nb-flags grid",
     'data': "needs a real benchmark on disk; run with --nb-flags data",
     'long': "a long run whose assertions have no float tolerance (a model learns; a whole command runs): run in the "

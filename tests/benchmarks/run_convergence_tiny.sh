@@ -6,9 +6,9 @@
 # Resumable, like run_grid_tiny.sh; JOBS=2 runs the two seeds side by side, one thread each. The two floors (random,
 # random_other_init) are left out: they do not train, so doubling changes nothing in them; the five trained variants
 # of the paradigm group are named.
-# The record of the previous check, grid_tiny_v3_2x (tiny_v3 doubled: 640 and 240 steps, which is today's tiny), was
-# made by  SCALE=tiny_v3 tests/benchmarks/run_grid_tiny.sh OUT "" "0 1" --variants spatial temporal joint st_plain stt
-#          --spatial-override loop.epochs=640 --temporal-override loop.epochs=30
+# The previous check, tiny_v3 doubled (640 and 240 steps, which is today's tiny recipe), is seeds 0 and 1 of the record
+# grid_tiny_v4; they were made (with tiny_v3, then named tiny) by  tests/benchmarks/run_grid_tiny.sh OUT "" "0 1" --variants spatial
+# temporal joint st_plain stt --spatial-override loop.epochs=640 --temporal-override loop.epochs=30
 # Usage: [JOBS=2] tests/benchmarks/run_convergence_tiny.sh [OUT] [SEEDS]
 set -uo pipefail
 cd "$(dirname "$0")/../.."

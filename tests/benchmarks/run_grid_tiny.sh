@@ -3,7 +3,7 @@
 # result). Usage: [JOBS=N] tests/benchmarks/run_grid_tiny.sh OUT "GROUPS..." "SEEDS..." [extra stt_ablate args]
 # (GROUPS "": only the variants named by --variants in the extra args; SCALE=name: another scale, default tiny,
 # e.g. SCALE=tiny_v3 for the records of 0.2)
-# e.g.  tests/benchmarks/run_grid_tiny.sh tests/benchmarks/results/grid_tiny_v3 "paradigm" "0 1 2"
+# e.g.  JOBS=2 tests/benchmarks/run_grid_tiny.sh tests/benchmarks/results/grid_tiny_v4 "paradigm" "0 1 2"
 # JOBS=N runs N seeds at once, each process with cores / N torch threads (default 1 job with every core). On 2 cores
 # two one-thread seeds finish in far less time than the same two seeds one after the other with two threads each
 # (the tiny runs' convolutions are too small for two threads to pay off); results.csv is written under a file lock,
