@@ -453,10 +453,18 @@ def ablation_tables(df: pd.DataFrame, groups: Sequence[str] | None = None, metri
                      "another code, data, benchmark or setting; see the `stale_why` column of results.csv.")
     return '\n\n'.join(parts) + '\n'
 
+def _primary_metric(df: pd.DataFrame) -> str:
+    "The primary metric of the rows' task (a results.csv holding several tasks has every task's columns, mostly empty)."
+    tasks = set(df['task']) if 'task' in df else set()
+    if len(tasks) == 1 and next(iter(tasks)) in PRIMARY_METRIC: return PRIMARY_METRIC[next(iter(tasks))]
+    scored = [m for m in PRIMARY_METRIC.values() if m in df and df[m].notna().any()]
+    if len(scored) != 1: raise ValueError(f"plot_ablations: name the metric: the rows score {scored or 'none'} of {list(PRIMARY_METRIC.values())}")
+    return scored[0]
+
 def plot_ablations(df: pd.DataFrame, metric: str | None = None, groups: Sequence[str] | None = None, width: float = 3.2):
     "One bar chart per ablation group: `metric` × 100 per variant, error bars = std over seeds; returns the figure."
     import matplotlib.pyplot as plt, seaborn as sns
-    metric = metric or next(m for m in ('J&F-Mean', 'PCK@0.1', 'mIoU') if m in df)
+    metric = metric or _primary_metric(df)
     groups = [g for g in (groups or GROUPS) if any(v in set(df['variant']) for v, _ in GROUPS[g])]
     fig, axs = plt.subplots(1, len(groups), figsize=(width * len(groups), 3.4), squeeze=False, sharey=True)
     stale = set(df.loc[df['stale'].map(is_stale), 'variant']) if 'stale' in df else set()

@@ -26,9 +26,19 @@ one_seed() {
   done
 }
 
+# each stt_ablate call reports only the rows it ran; at the end the record's reports are rewritten from all its rows
+record_reports() {
+  local task
+  for task in davis jhmdb vip correspondence; do
+    .venv/bin/stt_ablate --scale "$scale" --report ${groups:+--groups $groups} --task "$task" --out "$out" > /dev/null \
+      || { echo "grid: report of $task FAILED"; return 1; }
+  done
+  echo "grid: reports of the whole record written in $out"
+}
+
 if [ "$jobs" -le 1 ]; then
   for seed in $seeds; do one_seed "$seed" "$@" || exit 1; done
-  exit 0
+  record_reports; exit $?
 fi
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 rc=0; running=0
@@ -38,4 +48,5 @@ for seed in $seeds; do
   if [ "$running" -ge "$jobs" ]; then wait -n || rc=1; running=$(( running - 1 )); fi
 done
 while [ "$running" -gt 0 ]; do wait -n || rc=1; running=$(( running - 1 )); done
+if [ "$rc" -eq 0 ]; then record_reports || rc=1; fi
 exit $rc
