@@ -45,8 +45,9 @@ _HELD_OUT_PHOTOS = ('photos', tuple(media.MEDIA_SPLIT['held_out']['photos']))
 
 SCALES: dict[str, Scale] = {s.name: s for s in [
     Scale('quick', 'spatial/tiny_cpu.yaml', 'temporal/tiny_cpu.yaml',
-          ('loop.epochs=8', 'run.log_every=2', 'run.ckpt_every=2'),
-          ('loop.epochs=2', 'data.repeats=2', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2', 'data.size=64'),
+          ('loop.epochs=8', 'run.log_every=2', 'run.ckpt_every=2', 'run.keep_last=1'),
+          ('loop.epochs=2', 'data.repeats=2', 'schedule.warmup=2', 'run.log_every=2', 'run.ckpt_every=2', 'run.keep_last=1',
+           'data.size=64'),
           (('n_sequences', 1), ('n_frames', 12), ('height', 120), ('window_px', 48.0), ('twin_tile', 12.0)),
           (('input_size', 120),),
           'smoke test: 8 step-1 steps, 4 step-2 steps on 64-px crops (a checkpoint every 2, so that a killed run resumes), one '

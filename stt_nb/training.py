@@ -466,7 +466,16 @@ class _Logger:
         if self.tb is not None: self.tb.close()
 
 def _copy_atomic(src: Path, dst: Path):
-    with open(src, 'rb') as fi, atomic_write(dst, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 24)
+    """`dst` gets `src`'s content atomically: as a hard link where the file system allows one (checkpoints are only ever
+    replaced, never modified in place, so `latest.pt`, `best.pt` and the newest `step_XXXXXX.pt` can share one copy on
+    disk), else as a copy."""
+    tmp = dst.parent / f'.{dst.name}.{os.urandom(6).hex()}.tmp'
+    try: os.link(src, tmp)
+    except OSError:                                        # no hard links here (or another file system): copy
+        with open(src, 'rb') as fi, atomic_write(dst, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 24)
+        return
+    os.replace(tmp, dst)
+    if tmp.exists(): tmp.unlink()                         # `dst` was already a link to `src`: rename did nothing
 
 def _prune(ckpt_dir: Path, keep_last: int | None):
     if keep_last is None: return

@@ -5,10 +5,13 @@ usage: python _kill_child.py MODE STEP MARKER STT_TRAIN_ARGS...
   MODE run:  train normally (STEP and MARKER unused)
        log:  stall half-way through appending the metrics line of step STEP
        save: stall half-way through writing checkpoints/step_STEP.pt (inside `save_checkpoint`)
-       copy: stall half-way through writing latest.pt after step STEP's checkpoint (the copy that replaces it)
+       copy: stall half-way through writing latest.pt after step STEP's checkpoint (the copy that replaces it). Hard
+             links are switched off for this, so that latest.pt is written as a copy: a hard link, the default where
+             the file system has them, has no half-written state to kill (the link to the temporary name is whole or
+             absent, and a rename replaces latest.pt)
 When it stalls it creates the file MARKER and sleeps until killed.
 """
-import json, sys, time
+import json, os, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +35,11 @@ class _StallingFile:
         return self.f.write(b)
     def __getattr__(self, name): return getattr(self.f, name)
 
+class _NoHardLinks:
+    "`os` for stt_nb.training, as on a file system without hard links."
+    def __getattr__(self, name): return getattr(os, name)
+    def link(self, *a, **k): raise OSError(1, 'hard links switched off by _kill_child.py')
+
 def main(mode: str, step: int, marker: str, argv: list[str]) -> int:
     if mode == 'log':
         log = T._Logger.log
@@ -52,6 +60,7 @@ def main(mode: str, step: int, marker: str, argv: list[str]) -> int:
             with atomic_write(path, mode) as f:
                 yield _StallingFile(f, HALF, marker) if target(Path(path)) else f
         T.atomic_write = stalling_atomic_write        # what the latest.pt copy calls (training._copy_atomic)
+        if mode == 'copy': T.os = _NoHardLinks()      # training._copy_atomic falls back to copying
         R.atomic_write = stalling_atomic_write        # what save_checkpoint calls (stt_nb.runfiles)
     elif mode != 'run': raise SystemExit(f'unknown mode {mode!r}')
     return stt_train_main(argv)

@@ -29,7 +29,8 @@ OVERRIDES = {
                  'model.init=random', 'model.teacher=random', 'model.teacher_depth=18'],
 }
 # where the checkpoint kill lands: inside save_checkpoint (step_XXXXXX.pt) for one task, in the copy that
-# replaces latest.pt for the other (the file a resume reads)
+# replaces latest.pt for the other (the file a resume reads; a copy only where the file system has no hard links, so
+# the child switches them off: see _kill_child.py)
 SAVE_MODE = {'spatial': 'save', 'temporal': 'copy'}
 TOTAL = 12
 
