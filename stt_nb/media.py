@@ -20,7 +20,7 @@ __all__ = ['BUILD_FILE', 'FORMAT_VERSION', 'CLIPS', 'REAL_CLIPS', 'SKIMAGE_COLOR
            'EXTRA_PHOTOS', 'SHOTS', 'MEDIA_SPLIT', 'SPLITS', 'cache_dir', 'atomic_dir', 'build_once', 'clip_paths',
            'decode_clip', 'photo_paths', 'load_photo', 'shot_boundaries', 'shots_of', 'split_ranges', 'split_frames',
            'split_photos', 'held_out_windows', 'split_distances', 'save_jpeg', 'read_sources', 'embedded_videos',
-           'embedded_images', 'training_sources', 'check_disjoint']
+           'embedded_images', 'training_sources', 'check_disjoint', 'benchmark_sources']
 
 # %% ../nbs/04_media.ipynb #dc36d2f0
 def cache_dir(*parts: str) -> Path:
@@ -378,3 +378,19 @@ def check_disjoint(train: dict[str, tuple], bench: dict[str, tuple]) -> int:
         raise ValueError(f"{len(clash)} benchmark source(s) are training data, e.g. training file {clash[0][0]} has the "
                          f"same pixels as {clash[0][1]}")
     return len(set(hashes.values()))
+
+def benchmark_sources(root: str | os.PathLike) -> dict[str, tuple]:
+    """{'<root>/Motion/<video>.json: <what>': source record} of a toy benchmark (toy DAVIS, JHMDB or VIP,
+    `Motion/*.json`): each background frame (clip, start +
+    k·step) and each photo its objects' or figures' textures sample."""
+    out = {}
+    for p in sorted((Path(root) / 'Motion').glob('*.json')):
+        spec, where = json.loads(p.read_text()), f'{root}/Motion/{p.name}'
+        bg = spec['background']
+        for k in range(spec['n_frames']):
+            out[f'{where}: background frame {k}'] = ('clip', bg['clip'], bg['start'] + k * bg['step'])
+        texs = [o['texture'] for o in spec.get('objects', [])]
+        for person in ([spec['person']] if 'person' in spec else spec.get('people', [])): texs += person['textures'].values()
+        for t in texs: out[f"{where}: texture {t['photo']}"] = ('photo', t['photo'])
+    if not out: raise FileNotFoundError(f"benchmark_sources: no Motion/*.json under {root}")
+    return out

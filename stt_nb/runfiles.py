@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_runfiles.ipynb #1c5631a6
 from __future__ import annotations
-import json, os, random, subprocess, sys, time, warnings
+import json, os, random, shutil, subprocess, sys, time, warnings
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -19,8 +19,9 @@ from .distributed import unwrap_model
 
 # %% auto #0
 __all__ = ['DEBUG_ENV', 'META_COLUMNS', 'RUN_MARKER', 'rng_state', 'set_rng_state', 'save_checkpoint', 'check_state_keys',
-           'read_checkpoint', 'load_checkpoint', 'git_commit', 'run_metadata', 'read_jsonl', 'read_metrics',
-           'plot_losses', 'check_out_dir', 'holds_run', 'check_run_dir', 'claim_run_dir']
+           'read_checkpoint', 'load_checkpoint', 'link_checkpoint', 'prune_checkpoints', 'remove_stale_temps',
+           'git_commit', 'run_metadata', 'read_jsonl', 'read_metrics', 'plot_losses', 'check_out_dir', 'holds_run',
+           'check_run_dir', 'claim_run_dir']
 
 # %% ../nbs/09_runfiles.ipynb #85eab01b
 def rng_state() -> dict:
@@ -106,6 +107,33 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, opt
         if rank < len(states): set_rng_state(states[rank])
         else: warnings.warn(f"{path}: no RNG state for rank {rank} (saved by {len(states)} process(es)); RNGs not restored")
     return ckpt
+
+# %% ../nbs/09_runfiles.ipynb #c02a697b
+def link_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    "`dst` gets `src`'s content atomically: a hard link to `src` where the file system allows one, else a copy."
+    src, dst = Path(src), Path(dst)
+    tmp = dst.parent / f'.{dst.name}.{os.urandom(6).hex()}.tmp'
+    try: os.link(src, tmp)
+    except OSError:                                        # no hard links here (or another file system): copy
+        with open(src, 'rb') as fi, atomic_write(dst, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 24)
+        return
+    os.replace(tmp, dst)
+    if tmp.exists(): tmp.unlink()                         # `dst` was already a link to `src`: rename did nothing
+
+def prune_checkpoints(ckpt_dir: str | os.PathLike, keep_last: int | None) -> None:
+    "Delete all but the newest `keep_last` `step_XXXXXX.pt` files of `ckpt_dir` (None: keep all)."
+    if keep_last is None: return
+    for p in sorted(Path(ckpt_dir).glob('step_*.pt'))[:-keep_last]: p.unlink()
+
+def remove_stale_temps(run_dir: str | os.PathLike) -> list[Path]:
+    "Delete the temporaries `atomic_write` left in `run_dir` and its checkpoints when a process was killed mid-write."
+    run_dir = Path(run_dir)
+    names = [(run_dir, f'.{n}.*.tmp') for n in ('metrics.jsonl', 'run.json', 'config.yaml', 'diagnostics.json')]
+    stale = [p for d, pat in names + [(run_dir / 'checkpoints', '.*.pt.*.tmp')] for p in d.glob(pat) if p.is_file()]
+    for p in stale: p.unlink()
+    if stale: warnings.warn(f"{run_dir}: removed {len(stale)} unfinished temporary file(s) of an interrupted run: "
+                            f"{sorted(p.name for p in stale)}")
+    return stale
 
 # %% ../nbs/09_runfiles.ipynb #85548db8
 def git_commit(path: str | os.PathLike | None = None) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, math, os
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -15,12 +15,12 @@ from PIL import Image
 from .data import save_indexed_png
 from .media import (CLIPS, MEDIA_SPLIT, REAL_CLIPS, FORMAT_VERSION, build_once, cache_dir, decode_clip,
                           held_out_windows, load_photo, save_jpeg)
-from .media import check_disjoint, training_sources   # moved to notebook 04; `stt_nb.toys.<name>` keeps working
+from .media import benchmark_sources, check_disjoint, training_sources   # moved to notebook 04; `stt_nb.toys.<name>` keeps working
 
 # %% auto #0
 __all__ = ['TOY_TEXTURES', 'TOY_DAVIS_V2_EVAL', 'TOY_DAVIS_V3_EVAL', 'shape_contains', 'shape_radius', 'apply_pose', 'posed_mask',
            'paint_layer', 'toy_pose', 'toy_davis', 'load_toy_motion', 'toy_object_mask', 'toy_pose_v2', 'toy_v2_mask',
-           'toy_davis_v2', 'toy_oracle_features', 'toy_v2_properties', 'toy_davis_v3', 'benchmark_sources']
+           'toy_davis_v2', 'toy_oracle_features', 'toy_v2_properties', 'toy_davis_v3']
 
 # %% ../nbs/05_toys.ipynb #c0f81094
 def shape_contains(shape: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -235,6 +235,18 @@ def _write_motion(root: Path, name: str, spec: dict):
     (root / 'Motion').mkdir(exist_ok=True)
     (root / 'Motion' / f'{name}.json').write_text(json.dumps(spec, indent=1) + '\n')
 
+def _write_sequence(root: Path, name: str, n_frames: int, render: Callable, quality: int, spec: Callable[[], dict]):
+    """The per-video writer every toy DAVIS version shares: frame `t` is `render(t)` = (image `[H, W, 3]` uint8,
+    labels `[H, W]`), written as `JPEGImages/480p/<name>/t.jpg` and `Annotations/480p/<name>/t.png`; then `spec()`
+    (called after rendering, which records areas and visibility) as `Motion/<name>.json`."""
+    jdir, adir = root / 'JPEGImages' / '480p' / name, root / 'Annotations' / '480p' / name
+    jdir.mkdir(parents=True); adir.mkdir(parents=True)
+    for t in range(n_frames):
+        img, labels = render(t)
+        save_jpeg(jdir / f'{t:05d}.jpg', img, quality)
+        save_indexed_png(adir / f'{t:05d}.png', labels)
+    _write_motion(root, name, spec())
+
 def _write_val_list(root: Path, names: Sequence[str]):
     "Write the DAVIS split file `root/ImageSets/2017/val.txt` listing `names`."
     (root / 'ImageSets' / '2017').mkdir(parents=True)
@@ -267,24 +279,21 @@ def toy_davis(root: str | os.PathLike | None = None, n_sequences: int = 3, n_fra
                 objs = _toy_objects(rng, roles, H, W, n_frames, TOY_TEXTURES)
                 if _check_toy(objs, H, W, n_frames): break
             else: raise RuntimeError(f"toy_davis: could not draw a valid sequence {name} (seed {seed})")
-            jdir, adir = tmp / 'JPEGImages' / '480p' / name, tmp / 'Annotations' / '480p' / name
-            jdir.mkdir(parents=True); adir.mkdir(parents=True)
-            for t in range(n_frames):
+            def render(t, frames=frames, offset=offset, objs=objs):
                 img = _cover(frames[t], W, H, offset).copy()   # [H, W, 3] uint8
                 labels = np.zeros((H, W), np.uint8)
                 for o in sorted(objs, key=lambda o: o['z']):   # painter's order: back to front
                     m = paint_layer(img, labels, o['shape'], o['frames'][t], o['texture'], o['id'])
                     o['frames'][t]['area'] = int(m.sum())
                 for o in objs: o['frames'][t]['visible'] = int((labels == o['id']).sum())
-                save_jpeg(jdir / f'{t:05d}.jpg', img, quality)
-                save_indexed_png(adir / f'{t:05d}.png', labels)
-            spec = dict(sequence=name, width=W, height=H, n_frames=n_frames,
+                return img, labels
+            spec = lambda: dict(sequence=name, width=W, height=H, n_frames=n_frames,
                         background=dict(clip=clip, start=start, step=step, crop_offset=offset),
                         conventions="pose maps local (u, v) to image x = tx + scale*(cos(angle)*u - sin(angle)*v), "
                                     "y = ty + scale*(sin(angle)*u + cos(angle)*v); pixel (row i, col j) is (x=j, y=i); "
                                     "z: larger is in front; area: pixels before occlusion; visible: pixels in the annotation",
                         objects=objs)
-            _write_motion(tmp, name, spec); names.append(name)
+            _write_sequence(tmp, name, n_frames, render, quality, spec); names.append(name)
         _write_val_list(tmp, names)
     params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips),
                   step=step, quality=quality)
@@ -394,6 +403,17 @@ def _illuminate(img: np.ndarray, light: dict, t: int, T: int) -> np.ndarray:
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     spot = 1 + light['spot_gain'] * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (light['spot_sigma'] * H) ** 2))
     return np.clip(np.rint(255 * x * gain * spot[..., None]), 0, 255).astype(np.uint8)
+
+def _v2_renderer(frames: np.ndarray, offset: Sequence[float], objs: list[dict], light: dict, W: int, H: int, T: int):
+    "`render(t)` for `_write_sequence` (v2 and v3): background, objects in painter's order, then the lighting."
+    def render(t: int):
+        img = _cover(frames[t], W, H, offset).copy()   # [H, W, 3] uint8
+        labels = np.zeros((H, W), np.uint8)
+        for o in sorted(objs, key=lambda o: o['z']):   # painter's order; twins and the occluder paint label 0
+            o['frames'][t]['area'] = int(_paint_v2(img, labels, o, t, T).sum())
+        for o in objs: o['frames'][t]['visible'] = int((labels == o['label']).sum()) if o['label'] else None
+        return _illuminate(img, light, t, T), labels
+    return render
 
 def _v2_motion(rng, p0, d, theta0, omega, s0, zoom, deform, accel) -> dict:
     r = lambda x, n=3: round(float(x), n)
@@ -588,18 +608,8 @@ def toy_davis_v2(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
                 if _check_toy_v2(objs, H, W, n_frames, win, max_gap): break
             else: raise RuntimeError(f"toy_davis_v2: could not draw a valid sequence {name} (seed {seed})")
             light = _toy_v2_light(rng, n_frames)
-            jdir, adir = tmp / 'JPEGImages' / '480p' / name, tmp / 'Annotations' / '480p' / name
-            jdir.mkdir(parents=True); adir.mkdir(parents=True)
-            for t in range(n_frames):
-                img = _cover(frames[t], W, H, offset).copy()   # [H, W, 3] uint8
-                labels = np.zeros((H, W), np.uint8)
-                for o in sorted(objs, key=lambda o: o['z']):   # painter's order; twins and the occluder paint label 0
-                    o['frames'][t]['area'] = int(_paint_v2(img, labels, o, t, n_frames).sum())
-                for o in objs:
-                    o['frames'][t]['visible'] = int((labels == o['label']).sum()) if o['label'] else None
-                save_jpeg(jdir / f'{t:05d}.jpg', _illuminate(img, light, t, n_frames), quality)
-                save_indexed_png(adir / f'{t:05d}.png', labels)
-            spec = dict(sequence=name, width=W, height=H, n_frames=n_frames, version=2, window_px=win,
+            render = _v2_renderer(frames, offset, objs, light, W, H, n_frames)
+            spec = lambda: dict(sequence=name, width=W, height=H, n_frames=n_frames, version=2, window_px=win,
                         background=dict(clip=clip, start=start, step=step, crop_offset=offset), light=light,
                         conventions="v2 pose: x = tx + scale*R(angle)(u, v) as in v1, after the material coordinates "
                                     "(u', v') = (u + A sin(k v + phase), v + A sin(k u + phase + 1.3)) with A = amp*R, "
@@ -607,7 +617,7 @@ def toy_davis_v2(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
                                     "annotated; z: larger is in front; area: pixels before occlusion; visible: "
                                     "annotated pixels (None for label-0 objects)",
                         objects=objs)
-            _write_motion(tmp, name, spec); names.append(name)
+            _write_sequence(tmp, name, n_frames, render, quality, spec); names.append(name)
         _write_val_list(tmp, names)
     params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, clips=list(clips),
                   step=step, quality=quality, window_px=win)
@@ -696,46 +706,19 @@ def toy_davis_v3(root: str | os.PathLike | None = None, n_sequences: int = 8, n_
                 if _check_toy_v2(objs, H, W, n_frames, win, max_gap, twin_start_far=False): break
             else: raise RuntimeError(f"toy_davis_v3: could not draw a valid sequence {name} (seed {seed})")
             light = _toy_v2_light(rng, n_frames)
-            jdir, adir = tmp / 'JPEGImages' / '480p' / name, tmp / 'Annotations' / '480p' / name
-            jdir.mkdir(parents=True); adir.mkdir(parents=True)
-            for t in range(n_frames):
-                img = _cover(frames[t], W, H, bg['crop_offset']).copy()   # [H, W, 3] uint8
-                labels = np.zeros((H, W), np.uint8)
-                for o in sorted(objs, key=lambda o: o['z']):
-                    o['frames'][t]['area'] = int(_paint_v2(img, labels, o, t, n_frames).sum())
-                for o in objs:
-                    o['frames'][t]['visible'] = int((labels == o['label']).sum()) if o['label'] else None
-                save_jpeg(jdir / f'{t:05d}.jpg', _illuminate(img, light, t, n_frames), quality)
-                save_indexed_png(adir / f'{t:05d}.png', labels)
-            spec = dict(sequence=name, width=W, height=H, n_frames=n_frames, version=3, window_px=win,
+            render = _v2_renderer(frames, bg['crop_offset'], objs, light, W, H, n_frames)
+            spec = lambda: dict(sequence=name, width=W, height=H, n_frames=n_frames, version=3, window_px=win,
                         twin_tile=twin_tile, background=bg, light=light,
                         conventions="as v2; a twin's texture with 'shuffle' samples its photo with the square of "
                                     "half-side `half` around the centre cut into `tile`-pixel tiles, shuffled and "
                                     "turned by multiples of 90 degrees (seeded); the background frames are mirrored "
                                     "left-right when `mirror`",
                         objects=objs)
-            _write_motion(tmp, name, spec); names.append(name)
+            _write_sequence(tmp, name, n_frames, render, quality, spec); names.append(name)
         _write_val_list(tmp, names)
     params = dict(n_sequences=n_sequences, n_frames=n_frames, height=H, width=W, seed=seed, step=step,
                   quality=quality, window_px=win, twin_tile=float(twin_tile), media='held_out')
     return build_once('toy_davis_v3', root, params, build, short=('height', 'seed'))
-
-
-# %% ../nbs/05_toys.ipynb #4dd5a2be
-def benchmark_sources(root: str | os.PathLike) -> dict[str, tuple]:
-    """{'<root>/Motion/<video>.json: <what>': source record} of a toy benchmark: each background frame (clip, start +
-    k·step) and each photo its objects' or figures' textures sample."""
-    out = {}
-    for p in sorted((Path(root) / 'Motion').glob('*.json')):
-        spec, where = json.loads(p.read_text()), f'{root}/Motion/{p.name}'
-        bg = spec['background']
-        for k in range(spec['n_frames']):
-            out[f'{where}: background frame {k}'] = ('clip', bg['clip'], bg['start'] + k * bg['step'])
-        texs = [o['texture'] for o in spec.get('objects', [])]
-        for person in ([spec['person']] if 'person' in spec else spec.get('people', [])): texs += person['textures'].values()
-        for t in texs: out[f"{where}: texture {t['photo']}"] = ('photo', t['photo'])
-    if not out: raise FileNotFoundError(f"benchmark_sources: no Motion/*.json under {root}")
-    return out
 
 
 # %% ../nbs/05_toys.ipynb #7f5ec883

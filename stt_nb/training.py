@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_training.ipynb #867c89d9
 from __future__ import annotations
-import contextlib, dataclasses, functools, hashlib, importlib, json, math, os, random, shutil, sys, tempfile, time, warnings
+import contextlib, dataclasses, functools, hashlib, importlib, json, math, os, random, sys, tempfile, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, runtime_checkable
@@ -25,8 +25,9 @@ from .distributed import (CPUSyncBatchNorm, DistInfo, ResumableSampler, convert_
 from .optim import (LRFactor, OptimConfig, ScheduleConfig, build_optimizer, build_scheduler, lr_factor,
                           plot_lr_schedule, scaled_lr)
 from .runfiles import (DEBUG_ENV, META_COLUMNS, RUN_MARKER, check_out_dir, check_state_keys, claim_run_dir,
-                             git_commit, holds_run, load_checkpoint, plot_losses, read_checkpoint, read_jsonl,
-                             read_metrics, rng_state, run_metadata, save_checkpoint, set_rng_state, check_run_dir)
+                             git_commit, holds_run, link_checkpoint, load_checkpoint, plot_losses, prune_checkpoints,
+                             read_checkpoint, read_jsonl, read_metrics, remove_stale_temps, rng_state, run_metadata,
+                             save_checkpoint, set_rng_state, check_run_dir)
 
 # %% auto #0
 __all__ = ['TASKS', 'METHOD_TASKS', 'RUN_HOOKS', 'RESUME_FREE', 'RESUME_APPLIED', 'RunConfig', 'LoopConfig', 'TrainConfig',
@@ -392,7 +393,7 @@ def _prepare_run_dir(cfg, info: DistInfo, run_dir: Path, ckpt_dir: Path, ckpt_pa
     if ckpt_path is None and cfg.run.overwrite:
         for p in [run_dir / 'metrics.jsonl', run_dir / 'diagnostics.json', *ckpt_dir.glob('*.pt')]:
             if p.exists(): p.unlink()
-    _remove_stale_temps(run_dir)
+    remove_stale_temps(run_dir)
     save_config(cfg, run_dir / 'config.yaml')
     hist = json.loads((run_dir / 'run.json').read_text()).get('starts', []) if (ckpt_path and (run_dir / 'run.json').exists()) else []
     start = {'started': meta['started'], 'step': step, 'git_commit': meta['git_commit']}
@@ -465,31 +466,6 @@ class _Logger:
     def close(self):
         if self.tb is not None: self.tb.close()
 
-def _copy_atomic(src: Path, dst: Path):
-    """`dst` gets `src`'s content atomically: as a hard link where the file system allows one (checkpoints are only ever
-    replaced, never modified in place, so `latest.pt`, `best.pt` and the newest `step_XXXXXX.pt` can share one copy on
-    disk), else as a copy."""
-    tmp = dst.parent / f'.{dst.name}.{os.urandom(6).hex()}.tmp'
-    try: os.link(src, tmp)
-    except OSError:                                        # no hard links here (or another file system): copy
-        with open(src, 'rb') as fi, atomic_write(dst, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 24)
-        return
-    os.replace(tmp, dst)
-    if tmp.exists(): tmp.unlink()                         # `dst` was already a link to `src`: rename did nothing
-
-def _prune(ckpt_dir: Path, keep_last: int | None):
-    if keep_last is None: return
-    for p in sorted(ckpt_dir.glob('step_*.pt'))[:-keep_last]: p.unlink()
-
-def _remove_stale_temps(run_dir: Path) -> list[Path]:
-    "Delete the temporaries `atomic_write` left in `run_dir` and its checkpoints when a process was killed mid-write."
-    names = [(run_dir, f'.{n}.*.tmp') for n in ('metrics.jsonl', 'run.json', 'config.yaml', 'diagnostics.json')]
-    stale = [p for d, pat in names + [(run_dir / 'checkpoints', '.*.pt.*.tmp')] for p in d.glob(pat) if p.is_file()]
-    for p in stale: p.unlink()
-    if stale: warnings.warn(f"{run_dir}: removed {len(stale)} unfinished temporary file(s) of an interrupted run: "
-                            f"{sorted(p.name for p in stale)}")
-    return stale
-
 # %% ../nbs/20_training.ipynb #cc460ffe
 def _train_step(task, parts: _Parts, batch, info: DistInfo, loop: LoopConfig, st: _LoopState, sync: Callable) -> tuple[float, float]:
     """Forward under autocast, finite check (all ranks), backward, clipping, optimiser and scheduler steps and
@@ -559,9 +535,9 @@ def _checkpoint(st: _LoopState, parts: _Parts, cfg, info: DistInfo, ckpt_dir: Pa
                  'init_digest': st.init_digest, 'task': task_name, 'train_seconds': seconds}
         path = save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', parts.model, parts.optimizer, parts.scheduler,
                                parts.scaler, step, epoch, [s['rng'] for s in states], extra)
-        _copy_atomic(path, ckpt_dir / 'latest.pt')
-        if cand < st.best: st.best = cand; _copy_atomic(path, ckpt_dir / 'best.pt')
-        _prune(ckpt_dir, r.keep_last)
+        link_checkpoint(path, ckpt_dir / 'latest.pt')
+        if cand < st.best: st.best = cand; link_checkpoint(path, ckpt_dir / 'best.pt')
+        prune_checkpoints(ckpt_dir, r.keep_last)
         st.last_ckpt = ckpt_dir / 'latest.pt'
     st.logged = []
 

@@ -36,7 +36,7 @@ class _StallingFile:
     def __getattr__(self, name): return getattr(self.f, name)
 
 class _NoHardLinks:
-    "`os` for stt_nb.training, as on a file system without hard links."
+    "`os` for stt_nb.runfiles, as on a file system without hard links."
     def __getattr__(self, name): return getattr(os, name)
     def link(self, *a, **k): raise OSError(1, 'hard links switched off by _kill_child.py')
 
@@ -59,9 +59,8 @@ def main(mode: str, step: int, marker: str, argv: list[str]) -> int:
         def stalling_atomic_write(path, mode='wb'):
             with atomic_write(path, mode) as f:
                 yield _StallingFile(f, HALF, marker) if target(Path(path)) else f
-        T.atomic_write = stalling_atomic_write        # what the latest.pt copy calls (training._copy_atomic)
-        if mode == 'copy': T.os = _NoHardLinks()      # training._copy_atomic falls back to copying
-        R.atomic_write = stalling_atomic_write        # what save_checkpoint calls (stt_nb.runfiles)
+        R.atomic_write = stalling_atomic_write        # what save_checkpoint and link_checkpoint's copy call (stt_nb.runfiles)
+        if mode == 'copy': R.os = _NoHardLinks()      # link_checkpoint falls back to copying
     elif mode != 'run': raise SystemExit(f'unknown mode {mode!r}')
     return stt_train_main(argv)
 

@@ -8,8 +8,7 @@ from stt_nb.ablations import get_scale, plan_variant, toy_benchmark, toy_spec
 from stt_nb.contrastive import build_image_dataset
 from stt_nb.correspondence import CORRESPONDENCE_PHOTOS
 from stt_nb.stt import build_pair_dataset
-from stt_nb.media import check_disjoint, training_sources
-from stt_nb.toys import benchmark_sources
+from stt_nb.media import benchmark_sources, check_disjoint, training_sources
 
 def train_sources(scale: str):
     "What the step-1 and step-2 configs of `scale` read (full STT's plan: both steps)."
