@@ -43,8 +43,7 @@ def main():
         m = seeded_backbone('test_s8', 18, 'torchvision', 0)
         load_backbone_weights(m, w)
         runs[f'stem only, trained ({Path(w).parent.name})'] = stem(m.eval())
-    # the grid's floor (torchvision's init, the from-scratch students' one), batched as run_eval batches it (10 frames:
-    # the batch size moves VIP's mIoU by about 0.06 points through the convolution algorithm chosen)
+    # the grid's floor (torchvision's init, the from-scratch students' one), batched as run_eval batches it (10 frames)
     for k in a.seeds:
         model = seeded_backbone('test_s8', 18, 'torchvision', k).eval()
         runs[f'random R18, torchvision init (seed {k})'] = \
