@@ -14,11 +14,12 @@ import argparse, json, os, platform, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 
-from stt_nb.backbone import feature_size, load_backbone_weights, seeded_backbone
-from stt_nb.correspondence import lab_pixel_features, stem_features
+from stt_nb.backbone import feature_size, seeded_backbone
+from stt_nb.correspondence import lab_pixel_features
 from stt_nb.evaluate import backbone_features, run_eval, task_input_size
 from stt_nb.runs import PRIMARY_METRIC, code_fingerprint
 from stt_nb.scales import benchmark_identity, get_scale, toy_benchmark
+from bench_toy_floors import stem_runs          # the stem-only floors, as the DAVIS script builds them
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -36,13 +37,7 @@ def main():
     grid_of = lambda smp: feature_size(size(smp), 'test_s8')[0]
     work = Path(tempfile.mkdtemp(prefix='puppet_floors_'))
     runs = {'Lab pixels pooled to the grid': lambda smp: lab_pixel_features(smp.frames, grid=grid_of(smp))}
-    stem = lambda m: lambda smp: stem_features(smp.frames, m, grid_of(smp))
-    for k in a.seeds:
-        runs[f'stem only, untrained (torchvision init, seed {k})'] = stem(seeded_backbone('test_s8', 18, 'torchvision', k))
-    for w in a.trained_stem:                      # the stem of a trained network: conv1 + BN + ReLU of its weights
-        m = seeded_backbone('test_s8', 18, 'torchvision', 0)
-        load_backbone_weights(m, w)
-        runs[f'stem only, trained ({Path(w).parent.name})'] = stem(m.eval())
+    runs |= stem_runs(a.seeds, a.trained_stem, grid_of)
     # the grid's floor (torchvision's init, the from-scratch students' one), batched as run_eval batches it (10 frames)
     for k in a.seeds:
         model = seeded_backbone('test_s8', 18, 'torchvision', k).eval()

@@ -21,6 +21,18 @@ from stt_nb.evaluate import backbone_features, run_eval, task_input_size
 from stt_nb.metrics import evaluate_davis
 from stt_nb import toys
 
+def stem_runs(seeds, trained, grid_of) -> dict:
+    """{row name: features_fn} of the stem-only floors: the untrained stem of each seed (torchvision's init), and the
+    stem (conv1 + BN + ReLU) of each trained backbone in `trained`; `grid_of(sample)` is the feature grid."""
+    stem = lambda m: lambda s: stem_features(s.frames, m, grid_of(s))
+    runs = {f'stem only, untrained (torchvision init, seed {k})': stem(seeded_backbone('test_s8', 18, 'torchvision', k))
+            for k in seeds}
+    for w in trained:
+        m = seeded_backbone('test_s8', 18, 'torchvision', 0)
+        load_backbone_weights(m, w)
+        runs[f'stem only, trained ({Path(w).parent.name})'] = stem(m.eval())
+    return runs
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--version', type=int, default=3, choices=(2, 3))
@@ -46,14 +58,8 @@ def main():
         return lambda s: backbone_features(model, s.frames, task_input_size('davis', *s.size, size), 'cpu', 8, 'lab')
     runs = {'exact-geometry oracle': lambda s: torch.from_numpy(toys.toy_oracle_features(s.masks, grid_of(s))),
             'Lab pixels pooled to the grid': lambda s: lab_pixel_features(s.frames, grid=grid_of(s))}
-    stem = lambda m: lambda s: stem_features(s.frames, m, grid_of(s))
     if a.stems_only: runs = {}
-    for k in a.seeds:
-        runs[f'stem only, untrained (torchvision init, seed {k})'] = stem(seeded_backbone('test_s8', 18, 'torchvision', k))
-    for w in a.trained_stem:                      # the stem of a trained network: conv1 + BN + ReLU of its weights
-        m = seeded_backbone('test_s8', 18, 'torchvision', 0)
-        load_backbone_weights(m, w)
-        runs[f'stem only, trained ({Path(w).parent.name})'] = stem(m.eval())
+    runs |= stem_runs(a.seeds, a.trained_stem, grid_of)
     for scheme in ('torchvision', 'release'):
         for k in ([] if a.stems_only else a.seeds):
             runs[f'random R18, {scheme} init (seed {k})'] = bb_fn(seeded_backbone('test_s8', 18, scheme, k).eval())
