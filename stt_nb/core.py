@@ -15,9 +15,9 @@ import torch
 # %% auto #0
 __all__ = ['D65_WHITE', 'IMAGENET_MEAN', 'IMAGENET_STD', 'LAB_MEAN', 'LAB_STD', 'COLOURS', 'MISSING', 'seed_everything',
            'get_device', 'rgb_to_lab', 'lab_to_rgb', 'normalize_rgb', 'normalize_lab', 'denormalize_lab',
-           'rgb_to_student', 'chroma_dropout', 'atomic_write', 'CheckpointError', 'load_torch_file', 'ConfigError',
-           'config_from_dict', 'config_to_dict', 'missing_keys', 'raise_if_missing', 'load_config', 'save_config',
-           'apply_overrides']
+           'rgb_to_student', 'chroma_dropout', 'temp_path', 'atomic_write', 'CheckpointError', 'load_torch_file',
+           'ConfigError', 'config_from_dict', 'config_to_dict', 'missing_keys', 'raise_if_missing', 'load_config',
+           'save_config', 'apply_overrides']
 
 # %% ../nbs/00_core.ipynb #8fb6ee2e
 def seed_everything(seed: int = 0, deterministic: bool = False) -> int:
@@ -142,10 +142,17 @@ def chroma_dropout(lab_n: torch.Tensor, channel: int | None = None, scale: float
 _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) \
              | getattr(os, 'O_BINARY', 0)
 
+def temp_path(path: str | os.PathLike) -> Path:
+    """A fresh name for `path`'s temporary, beside it: `.<name>.<12 hex>.tmp`. Every atomic write of the package uses it
+    (`atomic_write`, `stt_nb.runfiles.link_checkpoint`), and `stt_nb.runfiles.remove_stale_temps` finds the leftovers
+    of a killed process by it."""
+    path = Path(path)
+    return path.parent / f'.{path.name}.{os.urandom(6).hex()}.tmp'
+
 def _create_temp(folder: Path, name: str) -> tuple[int, str]:
     "A new, uniquely named file in `folder`, created with mode 0o666 so that the umask applies as for `open`."
     for _ in range(100):
-        tmp = str(folder / f'.{name}.{os.urandom(6).hex()}.tmp')
+        tmp = str(temp_path(folder / name))
         try: return os.open(tmp, _TMP_FLAGS, 0o666), tmp
         except FileExistsError: continue
     raise FileExistsError(f"atomic_write: no free temporary name for {folder / name}")

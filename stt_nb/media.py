@@ -380,9 +380,9 @@ def check_disjoint(train: dict[str, tuple], bench: dict[str, tuple]) -> int:
     return len(set(hashes.values()))
 
 def benchmark_sources(root: str | os.PathLike) -> dict[str, tuple]:
-    """{'<root>/Motion/<video>.json: <what>': source record} of a toy benchmark (toy DAVIS, JHMDB or VIP,
-    `Motion/*.json`): each background frame (clip, start +
-    k·step) and each photo its objects' or figures' textures sample."""
+    """{'<root>/Motion/<video>.json: <what>': source record} of a toy benchmark (toy DAVIS, JHMDB or
+    VIP, from its `Motion/*.json`): each background frame (clip, start + k·step) and each photo its objects' or
+    figures' textures sample."""
     out = {}
     for p in sorted((Path(root) / 'Motion').glob('*.json')):
         spec, where = json.loads(p.read_text()), f'{root}/Motion/{p.name}'

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import stt_nb
-from .core import CheckpointError, ConfigError, atomic_write, load_torch_file
+from .core import CheckpointError, ConfigError, atomic_write, load_torch_file, temp_path
 from .distributed import unwrap_model
 
 # %% auto #0
@@ -112,7 +112,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None, opt
 def link_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     "`dst` gets `src`'s content atomically: a hard link to `src` where the file system allows one, else a copy."
     src, dst = Path(src), Path(dst)
-    tmp = dst.parent / f'.{dst.name}.{os.urandom(6).hex()}.tmp'
+    tmp = temp_path(dst)
     try: os.link(src, tmp)
     except OSError:                                        # no hard links here (or another file system): copy
         with open(src, 'rb') as fi, atomic_write(dst, 'wb') as fo: shutil.copyfileobj(fi, fo, 1 << 24)

@@ -279,7 +279,7 @@ def toy_davis(root: str | os.PathLike | None = None, n_sequences: int = 3, n_fra
                 objs = _toy_objects(rng, roles, H, W, n_frames, TOY_TEXTURES)
                 if _check_toy(objs, H, W, n_frames): break
             else: raise RuntimeError(f"toy_davis: could not draw a valid sequence {name} (seed {seed})")
-            def render(t, frames=frames, offset=offset, objs=objs):
+            def render(t):                              # called by _write_sequence in this iteration
                 img = _cover(frames[t], W, H, offset).copy()   # [H, W, 3] uint8
                 labels = np.zeros((H, W), np.uint8)
                 for o in sorted(objs, key=lambda o: o['z']):   # painter's order: back to front
