@@ -18,7 +18,7 @@ from .toys import (TOY_TEXTURES, _background, _check_clips, _check_size, _cover,
 
 # %% auto #0
 __all__ = ['JHMDB_JOINTS', 'PUPPET_PARTS', 'puppet_frame', 'puppet_mask', 'render_puppet', 'toy_jhmdb', 'toy_vip', 'toy_jhmdb_v2',
-           'toy_vip_v2']
+           'toy_vip_v2', 'toy_vip_v3']
 
 # %% ../nbs/06_puppets.ipynb #40635e21
 JHMDB_JOINTS = ('neck', 'belly', 'face', 'right_shoulder', 'left_shoulder', 'right_hip', 'left_hip',
@@ -82,7 +82,7 @@ def _part_shape(name: str) -> dict: return _PART_SHAPES[name.split('_', 1)[-1] i
 
 def _random_puppet(rng: np.random.Generator, H: int, W: int, T: int, x_range: tuple[float, float],
                    direction: float, height_frac: tuple[float, float] = (0.55, 0.68),
-                   textures: Sequence[str] = TOY_TEXTURES) -> dict:
+                   textures: Sequence[str] = TOY_TEXTURES, one_texture: bool = False) -> dict:
     h = float(rng.uniform(*height_frac)) * H
     x0 = float(rng.uniform(*x_range)) * W
     motion = dict(p0=[round(x0, 3), round(float(rng.uniform(0.46, 0.52)) * H, 3)],
@@ -97,6 +97,8 @@ def _random_puppet(rng: np.random.Generator, H: int, W: int, T: int, x_range: tu
                   tilt=round(float(rng.uniform(-0.2, 0.2)), 4))
     tex = {grp: _random_texture(rng, 0.3, textures) for grp in ('top', 'pants', 'skin', 'shoes', 'hair')}
     for t_ in tex.values(): t_['zoom'] = round(t_['zoom'] * h * 0.5, 3)   # local units are body heights
+    if one_texture: tex = {grp: dict(tex['top']) for grp in tex}         # every part wears the top's (toy VIP v3); the
+                                                                          # other draws stay, so the RNG stream is v2's
     return dict(motion=motion, schedule=schedule, joints=joints, textures=tex,
                 frames=[toy_pose(motion, t, T) for t in range(T)])
 
@@ -133,14 +135,18 @@ def _inside_frame(mask: np.ndarray, kp: np.ndarray, margin: int = 2) -> bool:
                 and (kp[:, 1] >= margin).all() and (kp[:, 1] <= H - 1 - margin).all())
 
 def _draw_puppets(rng, n_people: int, H: int, W: int, T: int, name: str, fn: str,
-                  textures: Sequence[str] = TOY_TEXTURES) -> list[dict]:
+                  textures: Sequence[str] = TOY_TEXTURES, one_texture: bool = False) -> list[dict]:
     "Draw 1 or 2 figures that stay inside the frame (two walk towards each other and cross)."
     for _ in range(200):
-        if n_people == 1: people = [_random_puppet(rng, H, W, T, (0.35, 0.65), float(rng.choice([-1, 1])), textures=textures)]
+        if n_people == 1:
+            people = [_random_puppet(rng, H, W, T, (0.35, 0.65), float(rng.choice([-1, 1])), textures=textures,
+                                     one_texture=one_texture)]
         else:
             d = float(rng.choice([-1, 1]))
-            people = [_random_puppet(rng, H, W, T, tuple(sorted((0.5 - d * 0.22, 0.5 - d * 0.16))), d, (0.5, 0.62), textures),
-                      _random_puppet(rng, H, W, T, tuple(sorted((0.5 + d * 0.16, 0.5 + d * 0.22))), -d, (0.5, 0.62), textures)]
+            people = [_random_puppet(rng, H, W, T, tuple(sorted((0.5 - d * 0.22, 0.5 - d * 0.16))), d, (0.5, 0.62), textures,
+                                     one_texture),
+                      _random_puppet(rng, H, W, T, tuple(sorted((0.5 + d * 0.16, 0.5 + d * 0.22))), -d, (0.5, 0.62), textures,
+                                     one_texture)]
         if all(_inside_frame(*puppet_mask(p, t, H, W)) for t in range(T) for p in people): return people
     raise RuntimeError(f"{fn}: could not draw figures inside the frame for {name}")
 
@@ -252,15 +258,27 @@ def toy_jhmdb_v2(root: str | os.PathLike | None = None, n_videos: int = 8, n_fra
 def toy_vip_v2(root: str | os.PathLike | None = None, n_videos: int = 8, n_frames: int = 16, height: int = 240,
                width: int | None = None, seed: int = 0, step: int = 1, quality: int = 90) -> Path:
     "Write (or reuse) toy VIP **v2**: v1's 1–2 figures on held-out backgrounds with held-out textures (VIP_Fine layout)."
-    _check_size('toy_vip_v2', n_videos, n_frames, height, width)
+    return _held_out_vip('toy_vip_v2', 'toyvip2-', False, root, n_videos, n_frames, height, width, seed, step, quality)
+
+def _held_out_vip(fn: str, prefix: str, one_texture: bool, root, n_videos: int, n_frames: int, height: int,
+                  width: int | None, seed: int, step: int, quality: int) -> Path:
+    "Toy VIP v2 and v3: the same held-out windows, figures and RNG stream; v3 dresses each figure in one texture."
+    _check_size(fn, n_videos, n_frames, height, width)
     H, W, textures = height, width or round(height * 4 / 3), tuple(MEDIA_SPLIT['held_out']['photos'])
-    windows = _spread_windows(n_videos, n_frames, step, 'toy_vip_v2')
+    windows = _spread_windows(n_videos, n_frames, step, fn)
     def video(i):
         rng = np.random.default_rng([seed, 12000 + i])
         bg, frames = _held_out_background(rng, windows[i], n_frames, step)
-        name = _seq_name('toyvip2-', i, bg['clip'])
-        return name, bg, frames, _draw_puppets(rng, 2 if i % 2 == 0 else 1, H, W, n_frames, name, 'toy_vip_v2', textures)
+        name = _seq_name(prefix, i, bg['clip'])
+        return name, bg, frames, _draw_puppets(rng, 2 if i % 2 == 0 else 1, H, W, n_frames, name, fn, textures, one_texture)
     params = dict(n_videos=n_videos, n_frames=n_frames, height=H, width=W, seed=seed, step=step, quality=quality,
                   media='held_out')
-    return build_once('toy_vip_v2', root, params,
+    return build_once(fn, root, params,
                       lambda tmp: _write_vip(tmp, map(video, range(n_videos)), H, W, quality), short=('height', 'seed'))
+
+# %% ../nbs/06_puppets.ipynb #d6689d1a
+def toy_vip_v3(root: str | os.PathLike | None = None, n_videos: int = 8, n_frames: int = 16, height: int = 240,
+               width: int | None = None, seed: int = 0, step: int = 1, quality: int = 90) -> Path:
+    """Write (or reuse) toy VIP **v3**: toy VIP v2 with each figure in one texture (its top's) from head to shoes, so
+    that parts differ only by shape and position; the same videos, motions and label maps as v2 (VIP_Fine layout)."""
+    return _held_out_vip('toy_vip_v3', 'toyvip3-', True, root, n_videos, n_frames, height, width, seed, step, quality)

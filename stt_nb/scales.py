@@ -12,7 +12,7 @@ from typing import Mapping, Optional
 import stt_nb
 from . import media
 from .toys import TOY_DAVIS_V2_EVAL, TOY_DAVIS_V3_EVAL, toy_davis, toy_davis_v2, toy_davis_v3
-from .puppets import toy_jhmdb, toy_jhmdb_v2, toy_vip, toy_vip_v2
+from .puppets import toy_jhmdb, toy_jhmdb_v2, toy_vip, toy_vip_v2, toy_vip_v3
 from .correspondence import correspondence_pairs
 from .evaluate import EvalConfig
 from .runs import folder_manifest, manifest_cache, short_hash
@@ -107,7 +107,7 @@ def configs_dir() -> Path:
     return p
 
 TOY_GENERATORS = {f.__name__: f for f in (toy_davis, toy_davis_v2, toy_davis_v3, toy_jhmdb, toy_jhmdb_v2, toy_vip,
-                                           toy_vip_v2)}
+                                           toy_vip_v2, toy_vip_v3)}
 
 BENCHMARK_TASKS = ('davis', 'jhmdb', 'vip', 'correspondence')
 
