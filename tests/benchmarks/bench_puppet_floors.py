@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np, torch
 
 from stt_nb.backbone import feature_size, seeded_backbone
+from stt_nb.core import atomic_write
 from stt_nb.correspondence import lab_pixel_features
 from stt_nb.evaluate import backbone_features, run_eval, task_input_size
 from stt_nb.runs import PRIMARY_METRIC, code_fingerprint
@@ -93,10 +94,9 @@ def main():
     text = '\n'.join(lines) + '\n'
     print(text)
     if a.out:
-        tmp = Path(a.out).with_suffix('.tmp'); tmp.write_text(text); os.replace(tmp, a.out)
+        with atomic_write(a.out, 'w') as f: f.write(text)
         res = dict(task=a.task, scale=a.scale, generator=gen, benchmark=benchmark_identity(s, task=a.task), metric=metric,
                    models_from=a.models_from, rows=[dict(feature=n, score=v, seconds=round(t, 1)) for n, v, t in rows])
-        tmp = Path(a.out).with_suffix('.json.tmp'); tmp.write_text(json.dumps(res, indent=1) + '\n')
-        os.replace(tmp, Path(a.out).with_suffix('.json'))
+        with atomic_write(Path(a.out).with_suffix('.json'), 'w') as f: f.write(json.dumps(res, indent=1) + '\n')
 
 if __name__ == '__main__': main()

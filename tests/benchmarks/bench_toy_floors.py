@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np, torch
 
 from stt_nb.backbone import feature_size, load_backbone_weights, seeded_backbone
+from stt_nb.core import atomic_write
 from stt_nb.correspondence import lab_pixel_features, stem_features
 from stt_nb.data import DavisReader, save_indexed_png
 from stt_nb.evaluate import backbone_features, run_eval, task_input_size
@@ -94,7 +95,7 @@ def main():
     text = '\n'.join(lines) + '\n'
     print(text)
     if a.out:
-        tmp = Path(a.out).with_suffix('.tmp'); tmp.write_text(text); os.replace(tmp, a.out)
-        Path(a.out).with_suffix('.json').write_text(json.dumps(res, indent=1) + '\n')
+        with atomic_write(a.out, 'w') as f: f.write(text)
+        with atomic_write(Path(a.out).with_suffix('.json'), 'w') as f: f.write(json.dumps(res, indent=1) + '\n')
 
 if __name__ == '__main__': main()
