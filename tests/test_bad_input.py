@@ -393,3 +393,25 @@ def test_probe9_train_seconds_count_every_segment(tmp_path):
     cfg['loop']['max_steps'] = 7
     t0 = time.perf_counter(); res = run_training(Slow(), cfg, resume=True); wall = time.perf_counter() - t0
     assert res.step == 7 and 7 * 0.05 <= res.seconds <= first.seconds + wall   # the sleeps of both segments, no more
+
+def test_probe10_a_floor_script_names_a_records_missing_backbones_before_it_builds_anything(tmp_path):
+    """`bench_puppet_floors.py --models-from RECORD` reads the absolute weights paths a record holds: on another machine
+    (or after the cache was cleared) they are missing. A run that is in this machine's cache under the same run folder
+    is found there; the missing ones are all named, in one error, before any benchmark is built or model scored."""
+    cache = tmp_path / 'cache'
+    found = cache / 'ablations/runs/temporal-aaaaaaaaaaaa/backbone.pt'
+    found.parent.mkdir(parents=True); found.write_bytes(b'')
+    rec = tmp_path / 'rec'; rec.mkdir()
+    rows = [('temporal', 0, 'vip', '/elsewhere/ablations/runs/temporal-aaaaaaaaaaaa/backbone.pt'),   # in this cache
+            ('joint', 1, 'vip', '/elsewhere/ablations/runs/joint-bbbbbbbbbbbb/backbone.pt'),         # nowhere
+            ('joint', 1, 'davis', '/elsewhere/ablations/runs/joint-cccccccccccc/backbone.pt'),       # another task
+            ('random', 0, 'vip', 'random')]
+    (rec / 'results.csv').write_text('variant,seed,task,weights\n' + ''.join(f'{v},{s},{t},{w}\n' for v, s, t, w in rows))
+    before = sorted(str(p.relative_to(cache)) for p in cache.rglob('*'))
+    r = subprocess.run([sys.executable, 'bench_puppet_floors.py', '--task', 'vip', '--models-from', str(rec)],
+                       cwd=ROOT / 'tests' / 'benchmarks', env={**os.environ, 'STT_NB_CACHE': str(cache)},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and '1 trained backbone(s) are not on this machine' in r.stderr, r.stderr
+    assert 'joint seed 1: /elsewhere/ablations/runs/joint-bbbbbbbbbbbb/backbone.pt' in r.stderr
+    assert 'temporal-aaaaaaaaaaaa' not in r.stderr and 'joint-cccccccccccc' not in r.stderr
+    assert sorted(str(p.relative_to(cache)) for p in cache.rglob('*')) == before      # no benchmark was built

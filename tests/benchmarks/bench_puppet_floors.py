@@ -18,10 +18,12 @@ benchmark, before any scale uses it); `--models-from RECORD` also scores every t
         --trained-stem RUN/backbone.pt ... --models-from tests/benchmarks/results/grid_tiny_v4 \
         --out tests/benchmarks/results/toy_puppet_floors_vip_v3.md
 """
+from __future__ import annotations
 import argparse, csv, dataclasses, json, os, platform, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 
+from stt_nb.ablations import ablation_root
 from stt_nb.backbone import feature_size, seeded_backbone
 from stt_nb.core import atomic_write
 from stt_nb.correspondence import lab_pixel_features
@@ -29,6 +31,14 @@ from stt_nb.evaluate import backbone_features, run_eval, task_input_size
 from stt_nb.runs import PRIMARY_METRIC, code_fingerprint
 from stt_nb.scales import TOY_GENERATORS, benchmark_identity, get_scale, toy_spec, toy_benchmark
 from bench_toy_floors import stem_runs          # the stem-only floors, as the DAVIS script builds them
+
+def resolve_weights(recorded: str) -> Path | None:
+    """A record's `weights` path on this machine: the recorded (absolute) path if it exists, else the same run's file in
+    this machine's ablation cache (`$STT_NB_CACHE/ablations/runs/<run>/<file>`); None if neither exists."""
+    p = Path(recorded)
+    for c in (p, ablation_root() / 'runs' / p.parent.name / p.name):
+        if c.is_file(): return c
+    return None
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -47,6 +57,20 @@ def main():
     if a.generator:                        # the scale with this task's generator replaced: a candidate benchmark
         if a.generator not in TOY_GENERATORS: ap.error(f"--generator: unknown {a.generator!r}; valid: {list(TOY_GENERATORS)}")
         s = dataclasses.replace(s, toy_tasks=tuple((t, p, a.generator) if t == a.task else (t, p, *g) for t, p, *g in s.toy_tasks))
+    models = {}                            # the record's trained backbones, scored as the grid scores them
+    if a.models_from:
+        rec = Path(a.models_from) / 'results.csv'
+        if not rec.is_file(): ap.error(f'--models-from: no results.csv in {a.models_from}')
+        missing = []
+        for r in csv.DictReader(open(rec)):
+            if r['task'] == a.task and r['weights'] != 'random':
+                w = resolve_weights(r['weights'])
+                if w is None: missing.append(f"{r['variant']} seed {r['seed']}: {r['weights']}"); continue
+                models[f"model: {r['variant']} (seed {r['seed']}, {w.parent.name})"] = str(w)
+        if missing:                        # before any scoring: a half-scored table would look like a result
+            ap.error(f'--models-from {rec}: {len(missing)} trained backbone(s) are not on this machine, neither at the '
+                     f'recorded path nor in this cache ({ablation_root() / "runs"}): ' + '; '.join(missing) +
+                     '. Train them first with the command in the record\'s README.md (the runs are reused by key).')
     opts = {**dict(s.eval_options), **dict(dict(s.task_eval_options).get(a.task, ()))}
     root, metric = toy_benchmark(s, task=a.task), PRIMARY_METRIC[a.task]
     size = lambda smp: task_input_size(a.task, *smp.size, opts.get('input_size'))
@@ -59,11 +83,6 @@ def main():
         model = seeded_backbone('test_s8', 18, 'torchvision', k).eval()
         runs[f'random R18, torchvision init (seed {k})'] = \
             (lambda model: lambda smp: backbone_features(model, smp.frames, size(smp), 'cpu', colour='lab'))(model)
-    models = {}                            # the record's trained backbones, scored as the grid scores them
-    if a.models_from:
-        for r in csv.DictReader(open(Path(a.models_from) / 'results.csv')):
-            if r['task'] == a.task and r['weights'] != 'random':
-                models[f"model: {r['variant']} (seed {r['seed']}, {Path(r['weights']).parent.name})"] = r['weights']
     rows = []
     for name, fn in list(runs.items()) + list(models.items()):
         t = time.perf_counter()
