@@ -23,3 +23,8 @@ def test_run_queue(tmp_path):
 def test_run_queue_missing(tmp_path):
     r = subprocess.run(['bash', str(SCRIPT), str(tmp_path / 'nope.txt')], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and 'nope.txt' in r.stderr
+
+def test_run_queue_bad_workers(tmp_path):
+    q = tmp_path / 'queue.txt'; q.write_text('echo hi\n')
+    r = subprocess.run(['bash', str(SCRIPT), str(q)], env={**os.environ, 'WORKERS': '0'}, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and 'WORKERS' in r.stderr and q.read_text() == 'echo hi\n'     # nothing taken from the queue

@@ -12,6 +12,7 @@ queue=$(realpath "$1"); logs=$(realpath "${2:-$(dirname "$queue")}")
 [ -f "$queue" ] || { echo "run_queue: no queue file $queue" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
 workers=${WORKERS:-2}; cores=$(nproc)
+[[ "$workers" =~ ^[1-9][0-9]*$ ]] || { echo "run_queue: WORKERS must be a positive integer, got '$workers'" >&2; exit 2; }
 threads=${THREADS:-$(( cores / workers > 0 ? cores / workers : 1 ))}
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 mkdir -p "$logs"; touch "$queue.done"
